@@ -64,7 +64,7 @@ export interface ProviderAdapter {
    */
   prepareUpstream(call: ParsedCall, bodyChanged: boolean): Promise<UpstreamRequest>;
   /** Facts from a complete (non-streamed) response body. */
-  readResponse(call: ParsedCall, status: number, body: Buffer): ResponseFacts;
+  readResponse(call: ParsedCall, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer): ResponseFacts;
   observeStream(call: ParsedCall, status: number): StreamObserver;
   /** Renders a gateway-raised error in this provider's wire shape. */
   renderError(error: GatewayError): { status: number; headers: Record<string, string>; body: string };

@@ -1,0 +1,45 @@
+import { ConfigError, hasProviderKeys } from '../config/load-config.ts';
+import { CliError } from './cli-error.ts';
+import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
+import { EMULATE_HELP, emulateCommand } from './emulate.ts';
+import { PRICES_HELP, pricesCommand } from './prices.ts';
+import { REPORT_HELP, reportCommand } from './report.ts';
+import { SERVE_HELP, serveCommand } from './serve.ts';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  serve: { run: serveCommand, help: SERVE_HELP },
+  emulate: { run: emulateCommand, help: EMULATE_HELP },
+  demo: { run: demoCommand, help: DEMO_HELP },
+  report: { run: reportCommand, help: REPORT_HELP },
+  prices: { run: pricesCommand, help: PRICES_HELP },
+  start: {
+    // The quick start: the real gateway when provider keys are set, otherwise the demo.
+    run: async (argv) => (hasProviderKeys() ? serveCommand(argv) : runDemo({ keepRunning: true })),
+    help: 'costgate start   serve when provider keys are set, else the demo (kept running)',
+  },
+};
+
+function usage(): string {
+  return ['costgate: an LLM API gateway that cuts the bill and proves every saving', '', ...Object.values(COMMANDS).map((command) => command.help), ''].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new CliError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return;
+  }
+  await command.run(rest);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const known = error instanceof CliError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  console.error(`costgate: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`);
+  process.exitCode = known ? 2 : 1;
+});

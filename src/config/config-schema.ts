@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const priceOverride = z.strictObject({
+  provider: z.enum(['openai', 'anthropic', 'bedrock']),
+  model: z.string().min(1),
+  inputPerMTok: z.number().nonnegative(),
+  outputPerMTok: z.number().nonnegative(),
+  cacheReadPerMTok: z.number().nonnegative().optional(),
+  cacheWrite5mPerMTok: z.number().nonnegative().optional(),
+  cacheWrite1hPerMTok: z.number().nonnegative().optional(),
+  batchDiscount: z.number().min(0).max(1).optional(),
+});
+
+const httpUpstream = z.strictObject({
+  apiKey: z.string().optional(),
+  baseURL: z.url().optional(),
+});
+
+const bedrockUpstream = z.strictObject({
+  region: z.string().optional(),
+  endpoint: z.url().optional(),
+  accessKeyId: z.string().optional(),
+  secretAccessKey: z.string().optional(),
+  sessionToken: z.string().optional(),
+});
+
+/** costgate.yaml. Every field is optional; environment variables fill what the file leaves out. */
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(4141),
+      maxBodyBytes: z.number().int().positive().default(32 * 1024 * 1024),
+    })
+    .default({ host: '127.0.0.1', port: 4141, maxBodyBytes: 32 * 1024 * 1024 }),
+  ledger: z
+    .strictObject({
+      path: z.string().default('./.costgate/ledger.duckdb'),
+      spoolDir: z.string().optional(),
+      flushIntervalMs: z.number().int().positive().default(1000),
+    })
+    .default({ path: './.costgate/ledger.duckdb', flushIntervalMs: 1000 }),
+  providers: z
+    .strictObject({
+      openai: httpUpstream.optional(),
+      anthropic: httpUpstream.optional(),
+      bedrock: bedrockUpstream.optional(),
+    })
+    .default({}),
+  prices: z.strictObject({ overrides: z.array(priceOverride).default([]) }).default({ overrides: [] }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type PriceOverrideConfig = z.infer<typeof priceOverride>;

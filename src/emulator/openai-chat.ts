@@ -1,0 +1,122 @@
+import type { RequestContext } from './context.ts';
+import { EmulatorError, epochSeconds, isRecord } from './context.ts';
+import { SSE_HEADERS, sendJson, sendStream, sseEvent } from './http-io.ts';
+import {
+  applyPrefixCache,
+  buildOpenAIPrompt,
+  chatOutputCap,
+  optionalPositiveInteger,
+  reasoningTokensFor,
+  reportsCacheWrites,
+  requireModel,
+} from './openai.ts';
+import type { PrefixUsage } from './prompt-cache.ts';
+import { type OutputPlan, planOutput } from './reply.ts';
+
+/** POST /v1/chat/completions, streamed and not. */
+
+const MAX_CHOICES = 8;
+
+function chatUsage(model: string, promptTokens: number, cache: PrefixUsage, plans: readonly OutputPlan[]) {
+  const completionTokens = plans.reduce((sum, plan) => sum + plan.outputTokens, 0);
+  const reasoningTokens = plans.reduce((sum, plan) => sum + plan.reasoningTokens, 0);
+  return {
+    // OpenAI's prompt total includes the cached tokens (provider-facts §1.1).
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: {
+      cached_tokens: cache.cachedTokens,
+      audio_tokens: 0,
+      ...(reportsCacheWrites(model) ? { cache_write_tokens: cache.writtenTokens } : {}),
+    },
+    completion_tokens_details: {
+      reasoning_tokens: reasoningTokens,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+function finishReason(plan: OutputPlan): 'stop' | 'length' {
+  return plan.truncated ? 'length' : 'stop';
+}
+
+export async function handleChatCompletions(context: RequestContext): Promise<void> {
+  const { body } = context;
+  const model = requireModel(body);
+  const messages = body['messages'];
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new EmulatorError('invalid_request', "Invalid 'messages': expected a non-empty array.", 'messages');
+  }
+  const stream = body['stream'] === true;
+  const streamOptions = body['stream_options'];
+  if (streamOptions !== undefined && streamOptions !== null && !stream) {
+    throw new EmulatorError(
+      'invalid_request',
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      'stream_options',
+    );
+  }
+  const includeUsage = stream && isRecord(streamOptions) && streamOptions['include_usage'] === true;
+  const choiceCount = Math.min(optionalPositiveInteger(body, 'n') ?? 1, MAX_CHOICES);
+  const maxTokens = chatOutputCap(body);
+
+  const prompt = buildOpenAIPrompt([body['tools'], body['response_format'], ...messages]);
+  const cache = applyPrefixCache(context, model, prompt);
+  const reasoningTokens = reasoningTokensFor(context, model);
+  const plans = Array.from({ length: choiceCount }, (_, index) =>
+    planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, reasoningTokens, maxTokens }),
+  );
+  const usage = chatUsage(model, prompt.tokens.length, cache, plans);
+  const base = {
+    id: context.state.nextId('chatcmpl-emu'),
+    created: epochSeconds(context),
+    model,
+    service_tier: 'default',
+    system_fingerprint: 'fp_emulator',
+  };
+  const headers = { 'x-request-id': context.requestId };
+
+  if (!stream) {
+    await sendJson(
+      context,
+      200,
+      {
+        ...base,
+        object: 'chat.completion',
+        choices: plans.map((plan, index) => ({
+          index,
+          message: { role: 'assistant', content: plan.text, refusal: null, annotations: [] },
+          logprobs: null,
+          finish_reason: finishReason(plan),
+        })),
+        usage,
+      },
+      headers,
+    );
+    return;
+  }
+
+  const chunk = (choices: unknown[]) =>
+    sseEvent({ ...base, object: 'chat.completion.chunk', choices, ...(includeUsage ? { usage: null } : {}) });
+  const chunks: string[] = [];
+  plans.forEach((plan, index) => {
+    const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      index,
+      delta,
+      logprobs: null,
+      finish_reason: finish,
+    });
+    chunks.push(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
+    for (const piece of plan.pieces) chunks.push(chunk([choice({ content: piece })]));
+    chunks.push(chunk([choice({}, finishReason(plan))]));
+  });
+  if (includeUsage) {
+    // The usage chunk covers the whole request and carries no choices (provider-facts §3).
+    chunks.push(sseEvent({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
+  }
+  chunks.push('data: [DONE]\n\n');
+  await sendStream(context, { ...SSE_HEADERS, ...headers }, chunks);
+}

@@ -1,0 +1,175 @@
+import type { ErrorRenderer, RequestContext } from './context.ts';
+import { EmulatorError, numberField, stringField } from './context.ts';
+import { sendJson } from './http-io.ts';
+import { PREFIX_EXTENDED_MS, PREFIX_IDLE_MS, type PrefixUsage } from './prompt-cache.ts';
+import { embeddingVector, seedFrom } from './reply.ts';
+import { concatTokens, tokenize } from './tokens.ts';
+
+/** Shared by the OpenAI routes: errors, prompt tokenization, prefix caching, embeddings, models. */
+
+export const renderOpenAIError: ErrorRenderer = (error, requestId) => {
+  const headers: Record<string, string> = { 'x-request-id': requestId };
+  const body = (type: string, code: string | null, message = error.message) =>
+    JSON.stringify({ error: { message, type, param: error.param ?? null, code } });
+  switch (error.kind) {
+    case 'invalid_request':
+      return { status: 400, headers, body: body('invalid_request_error', null) };
+    case 'not_found':
+      return { status: 404, headers, body: body('invalid_request_error', 'not_found') };
+    case 'rate_limited':
+      return {
+        status: 429,
+        headers: { ...headers, 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s' },
+        body: body('requests', 'rate_limit_exceeded'),
+      };
+    case 'server':
+      return { status: 500, headers, body: body('server_error', null) };
+    case 'overloaded':
+      // OpenAI has no 529; an overloaded engine answers 503.
+      return { status: 503, headers, body: body('server_error', null) };
+  }
+};
+
+/** Reasoning markers in a model id: o1/o3/o4 families or the word "reasoning" (gpt-5 is not matched). */
+const REASONING_MODEL = /(^|[^a-z0-9])o[1-9](-|$)|reasoning/i;
+export const DEFAULT_REASONING_TOKENS = 32;
+
+/** Hidden reasoning tokens a model spends per reply: 0 unless its id marks it as a reasoning model. */
+export function reasoningTokensFor(context: RequestContext, model: string): number {
+  if (!REASONING_MODEL.test(model)) return 0;
+  return context.reasoningTokens ?? DEFAULT_REASONING_TOKENS;
+}
+
+/** gpt-5.6 and later bill cache writes, so their usage reports `cache_write_tokens` (provider-facts §1.1). */
+export function reportsCacheWrites(model: string): boolean {
+  return /gpt-5\.(6|[7-9])|gpt-[6-9]/.test(model);
+}
+
+export function requireModel(body: Record<string, unknown>): string {
+  const model = stringField(body, 'model');
+  if (model === undefined || model === '') {
+    throw new EmulatorError('invalid_request', 'you must provide a model parameter', 'model');
+  }
+  return model;
+}
+
+export function optionalPositiveInteger(body: Record<string, unknown>, name: string): number | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new EmulatorError('invalid_request', `Invalid '${name}': expected an integer >= 1.`, name);
+  }
+  return value;
+}
+
+export interface OpenAIPrompt {
+  tokens: Uint32Array;
+  seed: number;
+}
+
+/**
+ * The prompt as one token sequence: each part (tools, output schema, instructions, each message) is
+ * serialized on its own, so a message keeps its tokens whatever follows it and prefixes stay stable.
+ */
+export function buildOpenAIPrompt(parts: readonly unknown[]): OpenAIPrompt {
+  const texts: string[] = [];
+  for (const part of parts) {
+    if (part === undefined || part === null) continue;
+    texts.push(typeof part === 'string' ? part : JSON.stringify(part));
+  }
+  return { tokens: concatTokens(texts.map(tokenize)), seed: seedFrom(texts) };
+}
+
+export function applyPrefixCache(
+  context: RequestContext,
+  model: string,
+  prompt: OpenAIPrompt,
+): PrefixUsage {
+  const cacheKey = stringField(context.body, 'prompt_cache_key') ?? '';
+  const idleMs = context.body['prompt_cache_retention'] === '24h' ? PREFIX_EXTENDED_MS : PREFIX_IDLE_MS;
+  return context.state.prefixCache.apply(`openai\u0000${model}\u0000${cacheKey}`, prompt.tokens, idleMs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings and models
+// ---------------------------------------------------------------------------------------------
+
+const MAX_EMBEDDING_INPUTS = 2048;
+
+function embeddingInputs(input: unknown): Array<{ key: string; tokens: number }> {
+  const invalid = () => new EmulatorError('invalid_request', "'$.input' is invalid. Please check the API reference.", 'input');
+  const one = (item: unknown) => {
+    if (typeof item === 'string') {
+      if (item === '') throw invalid();
+      return { key: item, tokens: tokenize(item).length };
+    }
+    if (Array.isArray(item) && item.length > 0 && item.every((token) => typeof token === 'number')) {
+      return { key: JSON.stringify(item), tokens: item.length };
+    }
+    throw invalid();
+  };
+  if (typeof input === 'string') return [one(input)];
+  if (!Array.isArray(input) || input.length === 0 || input.length > MAX_EMBEDDING_INPUTS) throw invalid();
+  // A flat array of numbers is one pre-tokenized input, not many.
+  if (input.every((item) => typeof item === 'number')) return [one(input)];
+  return input.map(one);
+}
+
+export async function handleEmbeddings(context: RequestContext): Promise<void> {
+  const { body } = context;
+  const model = requireModel(body);
+  const inputs = embeddingInputs(body['input']);
+  const dimensions = optionalPositiveInteger(body, 'dimensions') ?? (model.includes('3-large') ? 3072 : 1536);
+  const base64 = body['encoding_format'] === 'base64';
+  let promptTokens = 0;
+  const data = inputs.map((input, index) => {
+    promptTokens += input.tokens;
+    const vector = embeddingVector(input.key, dimensions);
+    const embedding = base64
+      ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')
+      : Array.from(vector);
+    return { object: 'embedding', index, embedding };
+  });
+  await sendJson(
+    context,
+    200,
+    { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } },
+    { 'x-request-id': context.requestId },
+  );
+}
+
+const LISTED_MODELS = [
+  'gpt-4o',
+  'gpt-4o-mini',
+  'gpt-4.1',
+  'gpt-4.1-mini',
+  'gpt-5',
+  'gpt-5-mini',
+  'gpt-5-nano',
+  'o3',
+  'o4-mini',
+  'text-embedding-3-small',
+  'text-embedding-3-large',
+];
+
+function modelObject(id: string): Record<string, unknown> {
+  return { id, object: 'model', created: 1_700_000_000, owned_by: 'costgate-emulator' };
+}
+
+export async function handleListModels(context: RequestContext): Promise<void> {
+  await sendJson(context, 200, { object: 'list', data: LISTED_MODELS.map(modelObject) });
+}
+
+/** Any id is "available": the emulator serves whatever model a test names. */
+export async function handleRetrieveModel(context: RequestContext, id: string): Promise<void> {
+  await sendJson(context, 200, modelObject(id));
+}
+
+/** `max_completion_tokens` wins over the deprecated `max_tokens`. */
+export function chatOutputCap(body: Record<string, unknown>): number | undefined {
+  const value = numberField(body, 'max_completion_tokens') ?? numberField(body, 'max_tokens');
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new EmulatorError('invalid_request', 'max_tokens must be an integer >= 1.', 'max_tokens');
+  }
+  return value;
+}

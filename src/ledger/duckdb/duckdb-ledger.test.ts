@@ -1,0 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { describeLedgerConformance } from '../ledger-conformance.ts';
+import { openDuckDbLedger } from './duckdb-ledger.ts';
+
+const folder = mkdtempSync(join(tmpdir(), 'costgate-duckdb-ledger-'));
+after(() => rmSync(folder, { recursive: true, force: true }));
+
+let files = 0;
+describeLedgerConformance('DuckDB', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));

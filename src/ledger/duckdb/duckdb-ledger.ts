@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { UsageEvent } from '../../core/usage-event.ts';
+import type { Ledger, ReportQuery, ReportRow, TimeRange, UnpricedModel } from '../ledger.ts';
+import { prepareUsageEvents } from '../prepare-usage-events.ts';
+import { EVENT_SELECT_LIST, insertEvents, readEvent } from './event-rows.ts';
+import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts';
+import { withDatabase, type AccessMode, type OpenOptions } from './open-database.ts';
+import { reportSql, unpricedModelsSql, type SqlQuery } from './report-sql.ts';
+
+export { LedgerLockedError } from './open-database.ts';
+
+export const DEFAULT_LEDGER_PATH = '.costgate/ledger.duckdb';
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+export interface DuckDbLedgerOptions {
+  /** Database file; its folder is created. Default ./.costgate/ledger.duckdb. */
+  path?: string;
+  /** For readers such as `costgate report`: fail if there is no ledger file rather than create one. */
+  mustExist?: boolean;
+  /** How long an operation waits for another process's lock before LedgerLockedError. Default 10 s. */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * The default ledger: one DuckDB file. The file is open only while an operation runs (see
+ * open-database.ts), so a gateway appending and a `costgate report` in another process can
+ * share it; each waits for the other's short operation instead of failing.
+ */
+export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promise<Ledger> {
+  const path = options.path ?? DEFAULT_LEDGER_PATH;
+  const open: OpenOptions = { lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS };
+  if (options.mustExist && !existsSync(path)) {
+    throw new Error(`no ledger at ${path}: start the gateway (or pass the right --ledger path) first`);
+  }
+  await ensureSchema(path, open);
+
+  let closed = false;
+  const running = new Set<Promise<unknown>>();
+
+  function operation<T>(mode: AccessMode, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new Error('ledger is closed'));
+    const result = withDatabase(path, mode, open, work);
+    running.add(result);
+    const forget = (): void => void running.delete(result);
+    result.then(forget, forget);
+    return result;
+  }
+
+  async function rows({ sql, values }: SqlQuery, connection: DuckDBConnection): Promise<Array<Record<string, unknown>>> {
+    return (await connection.runAndReadAll(sql, values)).getRowObjectsJS();
+  }
+
+  return {
+    async append(events: readonly UsageEvent[]): Promise<void> {
+      const prepared = prepareUsageEvents(events);
+      if (prepared.length === 0) return;
+      await operation('write', async (connection) => {
+        await connection.run('BEGIN TRANSACTION');
+        try {
+          await insertEvents(connection, prepared);
+          await connection.run('COMMIT');
+        } catch (error) {
+          await connection.run('ROLLBACK');
+          throw error;
+        }
+      });
+    },
+
+    async report(query: ReportQuery): Promise<ReportRow[]> {
+      const sql = reportSql(query);
+      const result = await operation('read', (connection) => rows(sql, connection));
+      return result.map((row) => ({
+        key: row['group_key'] === null ? null : String(row['group_key']),
+        requests: Number(row['requests']),
+        inputTokens: Number(row['input_tokens']),
+        cacheReadTokens: Number(row['cache_read_tokens']),
+        cacheWriteTokens: Number(row['cache_write_tokens']),
+        outputTokens: Number(row['output_tokens']),
+        cost: BigInt(row['cost'] as bigint),
+        baselineCost: BigInt(row['baseline_cost'] as bigint),
+        unpricedRequests: Number(row['unpriced_requests']),
+      }));
+    },
+
+    async unpricedModels(query: TimeRange = {}): Promise<UnpricedModel[]> {
+      const sql = unpricedModelsSql(query);
+      const result = await operation('read', (connection) => rows(sql, connection));
+      return result.map((row) => ({
+        provider: String(row['provider']),
+        model: String(row['model']),
+        requests: Number(row['requests']),
+      }));
+    },
+
+    async get(requestIds: readonly string[]): Promise<UsageEvent[]> {
+      const unique = [...new Set(requestIds)];
+      if (unique.length === 0) return [];
+      const found = await operation('read', async (connection) => {
+        const result = await connection.runAndReadAll(
+          `SELECT ${EVENT_SELECT_LIST} FROM usage_events WHERE request_id IN (SELECT unnest($ids))`,
+          { ids: listValue(unique) },
+        );
+        return result.getRowObjectsJS().map(readEvent);
+      });
+      const byId = new Map(found.map((event) => [event.requestId, event]));
+      return unique.flatMap((requestId) => byId.get(requestId) ?? []);
+    },
+
+    async count(): Promise<number> {
+      const result = await operation('read', (connection) => rows({ sql: 'SELECT count(*) AS total FROM usage_events', values: {} }, connection));
+      return Number(result[0]?.['total'] ?? 0);
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+/**
+ * Brings the file to the latest schema once, when the ledger is created. Readers check with a
+ * read-only open first, so a `costgate report` against an up-to-date file never takes the
+ * write lock away from the gateway.
+ */
+async function ensureSchema(path: string, open: OpenOptions): Promise<void> {
+  if (existsSync(path)) {
+    const version = await withDatabase(path, 'read', open, schemaVersion);
+    if (version === LATEST_SCHEMA_VERSION) return;
+  }
+  await withDatabase(path, 'write', open, (connection) => migrate(connection));
+}

@@ -1,0 +1,109 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+export interface Migration {
+  /** Strictly increasing, starting at 1; never renumber or edit one that has shipped. */
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+/**
+ * The ledger schema, as an ordered list of steps. A database records the steps it has run in
+ * schema_migrations, so opening an older file runs only the missing ones. Append new steps;
+ * never change old ones, since files in the field have already run them.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create usage_events',
+    statements: [
+      `CREATE TABLE usage_events (
+        request_id VARCHAR PRIMARY KEY,
+        time TIMESTAMP NOT NULL, -- UTC
+        provider VARCHAR NOT NULL,
+        endpoint VARCHAR NOT NULL,
+        requested_model VARCHAR,
+        served_model VARCHAR,
+        feature VARCHAR,
+        customer VARCHAR,
+        user_id VARCHAR,
+        tags JSON NOT NULL,
+        stream BOOLEAN NOT NULL,
+        status INTEGER NOT NULL,
+        error_type VARCHAR,
+        latency_ms DOUBLE NOT NULL,
+        ttfb_ms DOUBLE,
+        input_total BIGINT, -- NULL = not reported, 0 = reported as zero
+        input_no_cache BIGINT,
+        input_cache_read BIGINT,
+        input_cache_write_5m BIGINT,
+        input_cache_write_1h BIGINT,
+        output_total BIGINT,
+        output_text BIGINT,
+        output_reasoning BIGINT,
+        usage_raw JSON,
+        stop_reason VARCHAR,
+        cost_picousd BIGINT, -- NULL = unpriced, never 0
+        baseline_cost_picousd BIGINT,
+        price_version VARCHAR
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'add lever columns: cache_status, route, batch_id',
+    statements: [
+      'ALTER TABLE usage_events ADD COLUMN cache_status VARCHAR',
+      'ALTER TABLE usage_events ADD COLUMN route VARCHAR',
+      'ALTER TABLE usage_events ADD COLUMN batch_id VARCHAR',
+    ],
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)`;
+
+/** 0 for a new, empty database. Works on a read-only connection. */
+export async function schemaVersion(connection: DuckDBConnection): Promise<number> {
+  const table = await connection.runAndReadAll(
+    "SELECT count(*) AS found FROM information_schema.tables WHERE table_name = 'schema_migrations'",
+  );
+  if (Number(table.getRowObjectsJS()[0]?.['found'] ?? 0) === 0) return 0;
+  const result = await connection.runAndReadAll('SELECT coalesce(max(version), 0) AS version FROM schema_migrations');
+  return Number(result.getRowObjectsJS()[0]?.['version'] ?? 0);
+}
+
+/**
+ * Runs the migrations the database has not run yet, each in its own transaction together
+ * with its schema_migrations row, so a crash mid-way leaves a consistent, resumable file.
+ * Refuses a database written by a newer costgate rather than misreading it.
+ */
+export async function migrate(connection: DuckDBConnection, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
+  await connection.run(CREATE_MIGRATIONS_TABLE);
+  const current = await schemaVersion(connection);
+  const known = migrations.at(-1)?.version ?? 0;
+  if (current > known) {
+    throw new Error(`ledger schema version ${current} is newer than this costgate knows (${known}); upgrade costgate`);
+  }
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      for (const statement of migration.statements) await connection.run(statement);
+      await connection.run('INSERT INTO schema_migrations (version, name) VALUES ($version, $name)', {
+        version: migration.version,
+        name: migration.name,
+      });
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK');
+      throw new Error(`ledger migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return known;
+}

@@ -1,0 +1,93 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+/**
+ * DuckDB lets one process open a file read-write, or many processes open it read-only, never
+ * both. The gateway writes while `costgate report` reads from another process, so nobody keeps
+ * the file open: each operation opens it, works, and closes it, and an open that meets another
+ * process's lock waits and tries again.
+ */
+export type AccessMode = 'read' | 'write';
+
+export class LedgerLockedError extends Error {
+  constructor(path: string, waitedMs: number, cause: unknown) {
+    super(`ledger ${path} stayed locked by another process for ${waitedMs} ms; is a long report or another gateway holding it?`, { cause });
+    this.name = 'LedgerLockedError';
+  }
+}
+
+export interface OpenOptions {
+  /** How long to keep retrying while another process holds a conflicting lock. */
+  lockTimeoutMs: number;
+}
+
+const FIRST_RETRY_DELAY_MS = 5;
+const MAX_RETRY_DELAY_MS = 200;
+
+export function isLockConflict(error: unknown): boolean {
+  return error instanceof Error && /Could not set lock on file|Conflicting lock is held/i.test(error.message);
+}
+
+/**
+ * Two DuckDB instances on one file inside one process are not guarded by the file lock (it is
+ * per process), so operations on the same path within this process take turns here.
+ */
+const queues = new Map<string, Promise<void>>();
+
+function takeTurn<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const result = previous.then(task);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
+
+export function withDatabase<T>(
+  path: string,
+  mode: AccessMode,
+  options: OpenOptions,
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const absolutePath = resolve(path);
+  return takeTurn(absolutePath, async () => {
+    if (mode === 'write') await mkdir(dirname(absolutePath), { recursive: true });
+    const instance = await openWithRetry(absolutePath, mode, options.lockTimeoutMs);
+    try {
+      const connection = await instance.connect();
+      try {
+        return await work(connection);
+      } finally {
+        connection.closeSync();
+      }
+    } finally {
+      instance.closeSync();
+    }
+  });
+}
+
+async function openWithRetry(path: string, mode: AccessMode, lockTimeoutMs: number): Promise<DuckDBInstance> {
+  const settings: Record<string, string> = mode === 'read' ? { access_mode: 'READ_ONLY' } : {};
+  const started = Date.now();
+  let delay = FIRST_RETRY_DELAY_MS;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(path, settings);
+    } catch (error) {
+      if (!isLockConflict(error)) throw error;
+      const waited = Date.now() - started;
+      if (waited >= lockTimeoutMs) throw new LedgerLockedError(path, waited, error);
+      // Jitter keeps a reader and a writer that collided from colliding again in lockstep.
+      const pause = Math.min(delay * (0.5 + Math.random()), lockTimeoutMs - waited);
+      await sleep(pause);
+      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { Attribution } from '../core/attribution.ts';
+import type { UsageEvent } from '../core/usage-event.ts';
+import type { CostResult } from '../pricing/pricer.ts';
+import type { ParsedCall, ProviderAdapter, ResponseFacts } from '../providers/provider.ts';
+
+export type HeaderMap = Record<string, string | string[]>;
+
+/**
+ * Where a streamed response goes. The server implements it over the client socket; stages that
+ * answer from elsewhere (a cache, a batch) can write to it the same way.
+ */
+export interface ResponseSink {
+  start(status: number, headers: HeaderMap): void;
+  /** False when the client cannot take more now; wait for `onDrain`. */
+  write(chunk: Buffer): boolean;
+  onDrain(callback: () => void): void;
+  end(): void;
+  /** Cuts the response short so the client sees a broken stream, not a clean end. */
+  abort(): void;
+  readonly started: boolean;
+  /** The status sent by `start`, once sent. */
+  readonly status: number | undefined;
+}
+
+/** A complete response that the server sends once the pipeline returns. */
+export interface BufferedResult {
+  status: number;
+  headers: HeaderMap;
+  body: Buffer;
+}
+
+/** Everything one call carries through the pipeline: typed fields, never a string-keyed bag. */
+export interface CallContext {
+  readonly requestId: string;
+  /** Epoch ms. */
+  readonly receivedAt: number;
+  /** performance.now() at arrival, for latency. */
+  readonly startedAt: number;
+  readonly adapter: ProviderAdapter;
+  readonly call: ParsedCall;
+  readonly signal: AbortSignal;
+  readonly sink: ResponseSink;
+  attribution: Attribution;
+  /** Set by any stage that edits `call.body`, so the adapter re-serializes it. */
+  bodyChanged: boolean;
+  /** Set when a stage produced a full response for the server to send. */
+  result: BufferedResult | undefined;
+  /** What the response said about itself once it ended. */
+  facts: ResponseFacts | undefined;
+  /** performance.now() when the first byte went (or will go) to the client. */
+  firstByteAt: number | undefined;
+  cost: CostResult | undefined;
+  event: UsageEvent | undefined;
+}

@@ -1,0 +1,70 @@
+import type { UsageEvent } from '../../core/usage-event.ts';
+import { emptyUsage } from '../../core/usage.ts';
+import type { Pricer } from '../../pricing/pricer.ts';
+import type { CallContext } from '../context.ts';
+import type { Stage } from '../stage.ts';
+
+export interface UsageSink {
+  /** Must not lose the event once it returns (the recorder spools it before returning). */
+  record(event: UsageEvent): void;
+}
+
+const NOT_BILLED = 'not-billed';
+
+/** Providers do not bill a failed call that reported no usage, so its cost is a known zero, not unpriced. */
+function priceCall(context: CallContext, pricer: Pricer, model: string | undefined, status: number) {
+  const usage = context.facts?.usage;
+  if (!usage) {
+    return status >= 400 || status === 0 ? { cost: 0n, priceVersion: NOT_BILLED } : { cost: undefined, priceVersion: undefined };
+  }
+  if (!model) return { cost: undefined, priceVersion: undefined };
+  const result = pricer.cost({ provider: context.call.operation.provider, model, usage, at: new Date(context.receivedAt) });
+  context.cost = result;
+  return { cost: result?.cost, priceVersion: result?.priceVersion };
+}
+
+export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEvent {
+  const facts = context.facts;
+  const status = context.result?.status ?? context.sink.status ?? 0;
+  const servedModel = facts?.servedModel ?? context.call.model;
+  const { cost, priceVersion } = priceCall(context, pricer, servedModel, status);
+  const now = performance.now();
+  return {
+    requestId: context.requestId,
+    time: context.receivedAt,
+    provider: context.call.operation.provider,
+    endpoint: context.call.operation.endpoint,
+    requestedModel: context.call.model,
+    servedModel,
+    attribution: context.attribution,
+    stream: context.call.stream,
+    status: facts?.errorType === 'client_aborted' ? 499 : status,
+    errorType: facts?.errorType,
+    latencyMs: Math.round((now - context.startedAt) * 1000) / 1000,
+    ttfbMs: context.firstByteAt === undefined ? undefined : Math.round((context.firstByteAt - context.startedAt) * 1000) / 1000,
+    usage: facts?.usage ?? emptyUsage(),
+    stopReason: facts?.stopReason,
+    cost,
+    // No lever has acted yet on this path, so the call cost what it would have cost anyway.
+    baselineCost: cost,
+    priceVersion,
+  };
+}
+
+/** Prices the finished call and hands it to the ledger's recorder. */
+export function createRecordUsageStage(pricer: Pricer, sink: UsageSink): Stage {
+  return {
+    name: 'record-usage',
+    async run(context, next) {
+      try {
+        await next();
+      } finally {
+        if (context.call.operation.billable) {
+          const event = buildUsageEvent(context, pricer);
+          context.event = event;
+          sink.record(event);
+        }
+      }
+    },
+  };
+}

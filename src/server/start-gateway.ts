@@ -1,0 +1,79 @@
+import { join, dirname } from 'node:path';
+import type { LoadedConfig } from '../config/load-config.ts';
+import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { createUsageRecorder, type UsageRecorder } from '../ledger/usage-recorder.ts';
+import { createDefaultPipeline } from '../pipeline/default-pipeline.ts';
+import { UpstreamClient } from '../pipeline/forward/upstream-client.ts';
+import { createPricer, type Pricer } from '../pricing/pricer.ts';
+import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter.ts';
+import { createBedrockAdapter } from '../providers/bedrock/bedrock-adapter.ts';
+import { createOpenAIAdapter } from '../providers/openai/openai-adapter.ts';
+import { createGatewayServer } from './gateway-server.ts';
+import type { Adapters } from './routes.ts';
+
+export interface RunningGateway {
+  url: string;
+  ledger: Ledger;
+  recorder: UsageRecorder;
+  pricer: Pricer;
+  /** Drains in-flight calls, flushes usage to the ledger and closes everything. */
+  close(): Promise<void>;
+}
+
+export interface StartGatewayOptions {
+  loaded: LoadedConfig;
+  /** Overrides config.server.port / config.ledger.path (CLI flags). */
+  port?: number;
+  host?: string;
+  ledgerPath?: string;
+  log?: (line: string) => void;
+}
+
+export function createAdapters(loaded: LoadedConfig): Adapters {
+  const { upstreams } = loaded;
+  return {
+    openai: createOpenAIAdapter(upstreams.openai),
+    anthropic: createAnthropicAdapter(upstreams.anthropic),
+    bedrock: createBedrockAdapter(upstreams.bedrock),
+  };
+}
+
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config } = options.loaded;
+  const ledgerPath = options.ledgerPath ?? config.ledger.path;
+  const ledger = await openDuckDbLedger({ path: ledgerPath });
+  const recorder = await createUsageRecorder({
+    ledger,
+    spoolDir: config.ledger.spoolDir ?? join(dirname(ledgerPath), 'spool', basenameWithoutExtension(ledgerPath)),
+    flushIntervalMs: config.ledger.flushIntervalMs,
+    onError: (error: unknown) => options.log?.(`ledger flush failed, will retry: ${String(error)}`),
+  });
+  const pricer = createPricer({ overrides: config.prices.overrides });
+  const upstream = new UpstreamClient();
+  const pipeline = createDefaultPipeline({ pricer, usage: recorder, upstream });
+  const server = createGatewayServer({
+    adapters: createAdapters(options.loaded),
+    pipeline,
+    maxBodyBytes: config.server.maxBodyBytes,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const url = await server.listen(options.port ?? config.server.port, options.host ?? config.server.host);
+  return {
+    url,
+    ledger,
+    recorder,
+    pricer,
+    async close() {
+      await server.close();
+      await upstream.close();
+      await recorder.close();
+      await ledger.close();
+    },
+  };
+}
+
+function basenameWithoutExtension(path: string): string {
+  const name = path.split(/[\\/]/).pop() ?? 'ledger';
+  return name.replace(/\.[^.]+$/, '') || 'ledger';
+}
