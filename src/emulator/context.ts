@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { EmulatorClock } from './clock.ts';
 import type { BreakpointCache, PrefixCache } from './prompt-cache.ts';
 import type { Scenario } from './scenarios.ts';
@@ -31,6 +31,25 @@ export interface ErrorResponse {
 
 export type ErrorRenderer = (error: EmulatorError, requestId: string) => ErrorResponse;
 
+/**
+ * What the handlers need from a request and a response, met by both node:http and node:http2's
+ * compatibility objects: the AWS SDK talks HTTP/2 (h2c) to Bedrock, the other SDKs HTTP/1.1.
+ */
+export interface EmulatorRequest extends AsyncIterable<unknown> {
+  readonly headers: IncomingHttpHeaders;
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+}
+
+export interface EmulatorResponse {
+  readonly headersSent: boolean;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  end(data?: string | Uint8Array): unknown;
+  flushHeaders(): void;
+  on(event: 'close' | 'finish', listener: () => void): unknown;
+}
+
 /** Shared between requests for the life of one emulator. */
 export interface EmulatorState {
   clock: EmulatorClock;
@@ -42,8 +61,8 @@ export interface EmulatorState {
 }
 
 export interface RequestContext {
-  request: IncomingMessage;
-  response: ServerResponse;
+  request: EmulatorRequest;
+  response: EmulatorResponse;
   /** The parsed JSON body; `{}` for bodiless requests. */
   body: Record<string, unknown>;
   state: EmulatorState;
@@ -59,8 +78,10 @@ export interface RequestContext {
   replyTokens: number;
   /** Reasoning tokens asked for by header, if any. */
   reasoningTokens: number | undefined;
-  /** Tells the server that the socket is about to be destroyed on purpose (not a client abort). */
-  markBroken(): void;
+  /** True once the response has ended or the client has gone; nothing more may be written. */
+  isClosed(): boolean;
+  /** Cuts the connection on purpose (emu-broken-stream); not counted as a client abort. */
+  breakConnection(): void;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -78,14 +99,14 @@ export function numberField(body: Record<string, unknown>, name: string): number
 }
 
 /** A non-negative integer header, or undefined when absent or malformed. */
-export function integerHeader(request: IncomingMessage, name: string): number | undefined {
+export function integerHeader(request: EmulatorRequest, name: string): number | undefined {
   const raw = request.headers[name];
   const text = Array.isArray(raw) ? raw[0] : raw;
   if (text === undefined || !/^\d+$/.test(text.trim())) return undefined;
   return Number(text.trim());
 }
 
-export function headerText(request: IncomingMessage, name: string): string | undefined {
+export function headerText(request: EmulatorRequest, name: string): string | undefined {
   const raw = request.headers[name];
   return Array.isArray(raw) ? raw.join(',') : raw;
 }

@@ -30,7 +30,7 @@ export async function sendBody(
   payload: string | Uint8Array,
 ): Promise<void> {
   const { response } = context;
-  if (context.signal.aborted || response.destroyed) return;
+  if (context.isClosed()) return;
   const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
   response.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
   if (context.scenario.brokenStream) {
@@ -42,8 +42,9 @@ export async function sendBody(
 
 export function sendError(context: RequestContext, render: ErrorRenderer, error: EmulatorError): void {
   const { response } = context;
-  if (response.headersSent || response.destroyed) {
-    response.destroy();
+  if (context.isClosed()) return;
+  if (response.headersSent) {
+    context.breakConnection();
     return;
   }
   const rendered = render(error, context.requestId);
@@ -64,7 +65,7 @@ export async function sendStream(
   chunks: ReadonlyArray<string | Uint8Array>,
 ): Promise<void> {
   const { response, scenario, signal } = context;
-  if (signal.aborted || response.destroyed) return;
+  if (context.isClosed()) return;
   response.writeHead(200, headers);
   const limit = scenario.brokenStream ? Math.max(1, Math.floor(chunks.length / 2)) : chunks.length;
   if (!scenario.slowStream) {
@@ -76,7 +77,7 @@ export async function sendStream(
   response.flushHeaders();
   for (let index = 0; index < limit; index += 1) {
     if (index > 0) await sleep(SLOW_STREAM_INTERVAL_MS, signal);
-    if (signal.aborted || response.destroyed) return;
+    if (context.isClosed()) return;
     const chunk = chunks[index];
     if (chunk !== undefined) response.write(chunk);
   }
@@ -97,9 +98,7 @@ async function writeThenBreak(context: RequestContext, chunks: readonly Uint8Arr
   });
   // A short pause lets the bytes leave the socket buffer before the reset.
   await delay(10);
-  context.markBroken();
-  response.socket?.destroy();
-  response.destroy();
+  context.breakConnection();
 }
 
 /** One server-sent event, with an `event:` line when the provider names its events. */
@@ -111,5 +110,4 @@ export function sseEvent(data: unknown, eventName?: string): string {
 export const SSE_HEADERS: Record<string, string> = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
-  connection: 'keep-alive',
 };

@@ -14,6 +14,7 @@ export interface ResponseSink {
   /** False when the client cannot take more now; wait for `onDrain`. */
   write(chunk: Buffer): boolean;
   onDrain(callback: () => void): void;
+  /** Ended by the server once the pipeline returns, so usage is recorded before the last byte. */
   end(): void;
   /** Cuts the response short so the client sees a broken stream, not a clean end. */
   abort(): void;

@@ -100,6 +100,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       return;
     }
 
+    if (context.sink.started) {
+      if (!response.destroyed) context.sink.end();
+      return;
+    }
     const result = context.result;
     if (result && !response.headersSent && !response.destroyed) {
       const headers: Record<string, string | string[]> = { ...result.headers, 'content-length': String(result.body.length) };

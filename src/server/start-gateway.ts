@@ -1,4 +1,4 @@
-import { join, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LoadedConfig } from '../config/load-config.ts';
 import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -45,7 +45,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const ledger = await openDuckDbLedger({ path: ledgerPath });
   const recorder = await createUsageRecorder({
     ledger,
-    spoolDir: config.ledger.spoolDir ?? join(dirname(ledgerPath), 'spool', basenameWithoutExtension(ledgerPath)),
+    spoolDir: config.ledger.spoolDir ?? defaultSpoolDir(ledgerPath),
     flushIntervalMs: config.ledger.flushIntervalMs,
     onError: (error: unknown) => options.log?.(`ledger flush failed, will retry: ${String(error)}`),
   });
@@ -73,7 +73,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
 }
 
-function basenameWithoutExtension(path: string): string {
-  const name = path.split(/[\\/]/).pop() ?? 'ledger';
-  return name.replace(/\.[^.]+$/, '') || 'ledger';
+/** One spool per ledger file, beside it, so two ledgers never replay each other's events. */
+export function defaultSpoolDir(ledgerPath: string): string {
+  return join(dirname(ledgerPath), 'spool', basename(ledgerPath).replace(/\.[^.]+$/, '') || 'ledger');
 }

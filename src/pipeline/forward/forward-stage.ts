@@ -64,8 +64,9 @@ export function createForwardStage(client: UpstreamClient): Stage {
           },
           onEnd() {
             if (observer) {
+              // The server ends the stream after the pipeline returns, so the usage event is spooled
+              // before the client sees the last byte.
               context.facts = observer.finish();
-              sink.end();
             } else {
               const body = Buffer.concat(chunks);
               context.facts = adapter.readResponse(call, status, headers, body);

@@ -1,0 +1,280 @@
+import { createHash } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleCountTokens, handleMessages, renderAnthropicError } from './anthropic.ts';
+import { handleConverse, handleInvoke, renderBedrockError } from './bedrock.ts';
+import { type EmulatorClock, createClock } from './clock.ts';
+import {
+  EmulatorError,
+  type EmulatorState,
+  type ErrorRenderer,
+  REASONING_TOKENS_HEADER,
+  REPLY_TOKENS_HEADER,
+  type RequestContext,
+  headerText,
+  integerHeader,
+  isRecord,
+} from './context.ts';
+import { sendError, sleep } from './http-io.ts';
+import { handleEmbeddings, handleListModels, handleRetrieveModel, renderOpenAIError } from './openai.ts';
+import { handleChatCompletions } from './openai-chat.ts';
+import { handleResponses } from './openai-responses.ts';
+import { BreakpointCache, PrefixCache } from './prompt-cache.ts';
+import { NO_SCENARIO, RefusalMemory, SCENARIO_HEADER, readScenario } from './scenarios.ts';
+
+/**
+ * A fake OpenAI / Anthropic / Bedrock runtime on node:http, wire-compatible with the official SDKs,
+ * with deterministic replies, real-tokenizer usage, documented prompt caching on a controllable
+ * clock, and failure scenarios. For tests, demos and benchmarks; never on the production path.
+ */
+
+export type { EmulatorClock } from './clock.ts';
+export { REASONING_TOKENS_HEADER, REPLY_TOKENS_HEADER } from './context.ts';
+export { SCENARIO_HEADER, SCENARIO_NAMES, SLOW_STREAM_INTERVAL_MS } from './scenarios.ts';
+
+export const DEFAULT_EMULATOR_PORT = 4142;
+const MAX_REPLY_TOKENS = 100_000;
+
+export interface EmulatorOptions {
+  /** 0 (the default here) picks a free port; the CLI uses DEFAULT_EMULATOR_PORT. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Visible reply length in tokens when no x-emulator-reply-tokens header is sent. Default 24. */
+  replyTokens?: number;
+  /** Fixed latency before every provider response. Default 0. */
+  latencyMs?: number;
+}
+
+export interface RunningEmulator {
+  /** e.g. http://127.0.0.1:PORT (no trailing slash; OpenAI clients add /v1). */
+  url: string;
+  port: number;
+  clock: EmulatorClock;
+  close(): Promise<void>;
+  /** Provider API requests received (control endpoints excluded). */
+  readonly requests: number;
+  /** Requests whose client disconnected before the response ended. */
+  readonly abortedRequests: number;
+  /** Same as POST /emulator/reset: forgets prompt caches and emu-429-then-ok history. */
+  reset(): void;
+}
+
+type Handler = (context: RequestContext) => Promise<void>;
+
+interface Route {
+  handle: Handler;
+  render: ErrorRenderer;
+  pathModel?: string;
+}
+
+const BEDROCK_PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+
+function matchRoute(method: string, path: string): Route | undefined {
+  if (method === 'GET' && path === '/v1/models') return { handle: handleListModels, render: renderOpenAIError };
+  if (method === 'GET' && path.startsWith('/v1/models/')) {
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    return { handle: (context) => handleRetrieveModel(context, id), render: renderOpenAIError };
+  }
+  if (method !== 'POST') return undefined;
+  switch (path) {
+    case '/v1/chat/completions':
+      return { handle: handleChatCompletions, render: renderOpenAIError };
+    case '/v1/responses':
+      return { handle: handleResponses, render: renderOpenAIError };
+    case '/v1/embeddings':
+      return { handle: handleEmbeddings, render: renderOpenAIError };
+    case '/v1/messages':
+      return { handle: handleMessages, render: renderAnthropicError };
+    case '/v1/messages/count_tokens':
+      return { handle: handleCountTokens, render: renderAnthropicError };
+  }
+  const bedrock = BEDROCK_PATH.exec(path);
+  if (bedrock?.[1] === undefined) return undefined;
+  const operation = bedrock[2];
+  const streaming = operation === 'converse-stream' || operation === 'invoke-with-response-stream';
+  const handle: Handler = operation?.startsWith('converse')
+    ? (context) => handleConverse(context, streaming)
+    : (context) => handleInvoke(context, streaming);
+  return { handle, render: renderBedrockError, pathModel: decodeURIComponent(bedrock[1]) };
+}
+
+function rendererForUnknown(path: string): ErrorRenderer {
+  if (path.startsWith('/model/')) return renderBedrockError;
+  if (path.startsWith('/v1/messages')) return renderAnthropicError;
+  return renderOpenAIError;
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseBody(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new EmulatorError('invalid_request', 'The request body is not valid JSON.');
+  }
+  if (!isRecord(parsed)) throw new EmulatorError('invalid_request', 'The request body must be a JSON object.');
+  return parsed;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const clock = createClock();
+  let idCounter = 0;
+  const state: EmulatorState = {
+    clock,
+    prefixCache: new PrefixCache(clock),
+    breakpointCache: new BreakpointCache(clock),
+    defaultReplyTokens: options.replyTokens ?? 24,
+    nextId: (prefix) => {
+      idCounter += 1;
+      return `${prefix}_${idCounter.toString().padStart(10, '0')}`;
+    },
+  };
+  const refusals = new RefusalMemory();
+  const counters = { requests: 0, aborted: 0 };
+  const reset = () => {
+    state.prefixCache.clear();
+    state.breakpointCache.clear();
+    refusals.clear();
+  };
+
+  async function control(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    const raw = await readBody(request);
+    if (path === '/emulator/clock' && request.method === 'GET') return reply(200, { now: clock.now() });
+    if (path === '/emulator/clock' && request.method === 'POST') {
+      let advanceMs: unknown;
+      try {
+        advanceMs = raw.length === 0 ? undefined : (JSON.parse(raw.toString('utf8')) as { advanceMs?: unknown }).advanceMs;
+      } catch {
+        advanceMs = undefined;
+      }
+      if (typeof advanceMs !== 'number' || !Number.isFinite(advanceMs) || advanceMs < 0) {
+        return reply(400, { error: 'body must be {"advanceMs": <non-negative number>}' });
+      }
+      clock.advance(advanceMs);
+      return reply(200, { now: clock.now() });
+    }
+    if (path === '/emulator/reset' && request.method === 'POST') {
+      reset();
+      return reply(200, { ok: true });
+    }
+    if (path === '/emulator/stats' && request.method === 'GET') {
+      return reply(200, { requests: counters.requests, abortedRequests: counters.aborted });
+    }
+    return reply(404, { error: `unknown emulator control route ${request.method} ${path}` });
+  }
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith('/emulator/')) return control(request, response, path);
+
+    counters.requests += 1;
+    const controller = new AbortController();
+    let brokenOnPurpose = false;
+    response.on('close', () => {
+      if (response.writableFinished) return;
+      controller.abort();
+      if (!brokenOnPurpose) counters.aborted += 1;
+    });
+
+    const route = matchRoute(request.method ?? 'GET', path);
+    const context: RequestContext = {
+      request,
+      response,
+      body: {},
+      state,
+      scenario: NO_SCENARIO,
+      signal: controller.signal,
+      requestId: state.nextId('req_emu'),
+      pathModel: route?.pathModel,
+      latencyMs: options.latencyMs ?? 0,
+      replyTokens: Math.min(integerHeader(request, REPLY_TOKENS_HEADER) ?? state.defaultReplyTokens, MAX_REPLY_TOKENS),
+      reasoningTokens: integerHeader(request, REASONING_TOKENS_HEADER),
+      markBroken: () => {
+        brokenOnPurpose = true;
+      },
+    };
+    const render = route?.render ?? rendererForUnknown(path);
+    try {
+      const raw = await readBody(request);
+      if (route === undefined) {
+        throw new EmulatorError('not_found', `No emulated route for ${request.method ?? 'GET'} ${path}`);
+      }
+      context.body = parseBody(raw);
+      const model = route.pathModel ?? (typeof context.body['model'] === 'string' ? context.body['model'] : undefined);
+      context.scenario = readScenario([model, headerText(request, SCENARIO_HEADER)]);
+      context.latencyMs += context.scenario.latencyMs;
+      await sleep(context.latencyMs, controller.signal);
+      if (controller.signal.aborted) return;
+      if (context.scenario.failure !== undefined) {
+        throw new EmulatorError(context.scenario.failure, scenarioMessage(context.scenario.failure));
+      }
+      if (context.scenario.rateLimitEveryOtherCall) {
+        const key = createHash('sha1').update(path).update('\u0000').update(raw).digest('base64');
+        if (refusals.shouldRefuse(key)) throw new EmulatorError('rate_limited', scenarioMessage('rate_limited'));
+      }
+      await route.handle(context);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      const failure =
+        error instanceof EmulatorError
+          ? error
+          : new EmulatorError('server', `Emulator failure: ${error instanceof Error ? error.message : String(error)}`);
+      sendError(context, render, failure);
+    }
+  }
+
+  const server = createServer((request, response) => {
+    // serve() answers its own errors; reaching the catch means the socket itself failed.
+    serve(request, response).catch(() => response.destroy());
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    clock,
+    get requests() {
+      return counters.requests;
+    },
+    get abortedRequests() {
+      return counters.aborted;
+    },
+    reset,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error === undefined ? resolve() : reject(error)));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function scenarioMessage(kind: 'rate_limited' | 'server' | 'overloaded'): string {
+  switch (kind) {
+    case 'rate_limited':
+      return 'Rate limit reached (emulator scenario). Please try again in 1s.';
+    case 'server':
+      return 'The server had an error while processing your request (emulator scenario).';
+    case 'overloaded':
+      return 'Overloaded (emulator scenario).';
+  }
+}

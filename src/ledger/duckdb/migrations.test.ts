@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { openDuckDbLedger } from './duckdb-ledger.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from './migrations.ts';
+
+const folder = mkdtempSync(join(tmpdir(), 'costgate-duckdb-migrations-'));
+after(() => rmSync(folder, { recursive: true, force: true }));
+let files = 0;
+
+async function withRawDatabase<T>(path: string, work: (connection: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  try {
+    return await work(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function appliedVersions(path: string): Promise<number[]> {
+  return withRawDatabase(path, async (connection) =>
+    (await connection.runAndReadAll('SELECT version FROM schema_migrations ORDER BY version')).getRowsJS().map(([version]) => Number(version)),
+  );
+}
+
+describe('DuckDB ledger migrations', () => {
+  it('are numbered 1, 2, 3... in order', () => {
+    assert.deepEqual(
+      MIGRATIONS.map(({ version }) => version),
+      MIGRATIONS.map((_, index) => index + 1),
+    );
+  });
+
+  it('a new file gets every migration', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    await (await openDuckDbLedger({ path })).close();
+    assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
+  });
+
+  it('opening a version 1 file migrates it and keeps its rows', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    await withRawDatabase(path, async (connection) => {
+      await migrate(connection, MIGRATIONS.slice(0, 1));
+      await connection.run(`INSERT INTO usage_events
+        (request_id, time, provider, endpoint, requested_model, served_model, feature, tags, stream, status, latency_ms,
+         input_total, output_total, cost_picousd, baseline_cost_picousd, price_version)
+        VALUES ('old-1', make_timestamp(${Date.UTC(2026, 0, 2) * 1000}::BIGINT), 'openai', 'chat.completions', 'gpt-4o', 'gpt-4o',
+         'search', '{"team":"core"}', false, 200, 12.5, 10, 0, 42, 42, 'v1-prices')`);
+    });
+    assert.deepEqual(await appliedVersions(path), [1]);
+
+    const ledger = await openDuckDbLedger({ path });
+    const [old] = await ledger.get(['old-1']);
+    assert.equal(old?.time, Date.UTC(2026, 0, 2));
+    assert.equal(old?.cost, 42n);
+    assert.deepEqual(old?.usage, { input: { total: 10 }, output: { total: 0 } });
+    assert.deepEqual(old?.attribution, { feature: 'search', tags: { team: 'core' } });
+    assert.equal('cacheStatus' in (old ?? {}), false);
+    const [row] = await ledger.report({ by: 'feature' });
+    assert.deepEqual([row?.key, row?.cost], ['search', 42n]);
+    await ledger.close();
+    assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
+  });
+
+  it('refuses a file from a newer costgate', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    await (await openDuckDbLedger({ path })).close();
+    await withRawDatabase(path, (connection) =>
+      connection.run(`INSERT INTO schema_migrations (version, name) VALUES (${LATEST_SCHEMA_VERSION + 1}, 'from the future')`),
+    );
+    await assert.rejects(openDuckDbLedger({ path }), /newer than this costgate knows/);
+  });
+
+  it('a failed migration leaves the file at the last good version', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    const broken = [...MIGRATIONS, { version: LATEST_SCHEMA_VERSION + 1, name: 'broken', statements: ['ALTER TABLE usage_events ADD COLUMN ok VARCHAR', 'SELEKT 1'] }];
+    await assert.rejects(
+      withRawDatabase(path, (connection) => migrate(connection, broken)),
+      /migration .* \(broken\) failed/,
+    );
+    assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
+    const columns = await withRawDatabase(path, async (connection) =>
+      (await connection.runAndReadAll("SELECT column_name FROM information_schema.columns WHERE table_name = 'usage_events' AND column_name = 'ok'")).getRowsJS(),
+    );
+    assert.deepEqual(columns, []);
+  });
+});
