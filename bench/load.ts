@@ -45,6 +45,8 @@ export class LoadGenerator {
       let firstByteAt = 0;
       let status = 0;
       const handler: Dispatcher.DispatchHandler = {
+        // undici takes a handler for the new callback API only when it has onRequestStart.
+        onRequestStart() {},
         onResponseStart(_controller, statusCode) {
           status = statusCode;
         },

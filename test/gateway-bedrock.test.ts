@@ -35,8 +35,9 @@ before(async () => {
 after(() => stack.close());
 
 const MODEL = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
-// Sonnet 4.5 on Bedrock (global price): $3 input, $3.75 5m write, $0.30 read, $15 output per million.
-const SONNET = { input: 3, write5m: 3.75, read: 0.3, output: 15 };
+// Sonnet 4.5 called by its in-region id is billed at the regional rate, 10% over the global
+// endpoint: $3.30 input, $4.125 5m write, $0.33 read, $16.50 output per million.
+const SONNET = { input: 3.3, write5m: 4.125, read: 0.33, output: 16.5 };
 const SYSTEM_TEXT = Array.from({ length: 200 }, (_, index) => `Clause ${index}: summarize without legal advice.`).join('\n');
 
 async function lastRow() {

@@ -1,9 +1,4 @@
-import {
-  anthropicStreamEvents,
-  cacheTtl as anthropicCacheTtl,
-  createAnthropicReply,
-  minimumCacheTokens,
-} from './anthropic.ts';
+import { anthropicStreamEvents, createAnthropicReply, minimumCacheTokens } from './anthropic.ts';
 import type { ErrorRenderer, RequestContext } from './context.ts';
 import { EmulatorError, isRecord, numberField } from './context.ts';
 import { EVENT_STREAM_CONTENT_TYPE, encodeChunk, encodeEvent } from './event-stream.ts';
@@ -208,8 +203,10 @@ export async function handleInvoke(context: RequestContext, streaming: boolean):
       : 'The emulator serves Anthropic (anthropic_version) and Titan embedding bodies on InvokeModel';
     throw new EmulatorError('invalid_request', message);
   }
-  // Bedrock takes the marker shape as on the Anthropic API.
-  anthropicCacheTtl(body['cache_control']);
+  // Automatic (top-level) caching is an Anthropic API feature Bedrock does not accept (provider-facts §1.2).
+  if (body['cache_control'] !== undefined) {
+    throw new EmulatorError('invalid_request', 'Malformed input request: #: extraneous key [cache_control] is not permitted');
+  }
   const reply = createAnthropicReply(context, {
     namespace: `bedrock\u0000${model}`,
     model,

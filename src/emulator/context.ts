@@ -43,11 +43,14 @@ export interface EmulatorRequest extends AsyncIterable<unknown> {
 
 export interface EmulatorResponse {
   readonly headersSent: boolean;
+  /** True once end() has been called. */
+  readonly writableEnded: boolean;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
   write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean;
   end(data?: string | Uint8Array): unknown;
-  flushHeaders(): void;
-  on(event: 'close' | 'finish', listener: () => void): unknown;
+  /** HTTP/1 only; an HTTP/2 response sends its headers with the first write anyway. */
+  flushHeaders?(): void;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** Shared between requests for the life of one emulator. */

@@ -23,7 +23,7 @@ export function sendJson(
   return sendBody(context, status, { 'content-type': 'application/json', ...headers }, payload);
 }
 
-export async function sendBody(
+async function sendBody(
   context: RequestContext,
   status: number,
   headers: Record<string, string>,
@@ -69,12 +69,17 @@ export async function sendStream(
   response.writeHead(200, headers);
   const limit = scenario.brokenStream ? Math.max(1, Math.floor(chunks.length / 2)) : chunks.length;
   if (!scenario.slowStream) {
-    const sent = chunks.slice(0, limit).map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-    if (scenario.brokenStream) await writeThenBreak(context, sent);
-    else response.end(Buffer.concat(sent));
+    const sent = chunks.slice(0, limit);
+    if (scenario.brokenStream) {
+      await writeThenBreak(context, sent.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk)));
+    } else if (sent.every((chunk) => typeof chunk === 'string')) {
+      response.end(sent.join(''));
+    } else {
+      response.end(Buffer.concat(sent.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk))));
+    }
     return;
   }
-  response.flushHeaders();
+  response.flushHeaders?.();
   for (let index = 0; index < limit; index += 1) {
     if (index > 0) await sleep(SLOW_STREAM_INTERVAL_MS, signal);
     if (context.isClosed()) return;

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttp1Server } from 'node:http';
+import { constants as http2Constants, createServer as createHttp2Server } from 'node:http2';
+import { type AddressInfo, type Socket, createServer as createSocketServer } from 'node:net';
 import { handleCountTokens, handleMessages, renderAnthropicError } from './anthropic.ts';
 import { handleConverse, handleInvoke, renderBedrockError } from './bedrock.ts';
 import { type EmulatorClock, createClock } from './clock.ts';
 import {
   EmulatorError,
+  type EmulatorRequest,
+  type EmulatorResponse,
   type EmulatorState,
   type ErrorRenderer,
   REASONING_TOKENS_HEADER,
@@ -70,10 +73,19 @@ interface Route {
 
 const BEDROCK_PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
 
+/** Percent-decoding that cannot throw: a malformed escape is kept as sent. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function matchRoute(method: string, path: string): Route | undefined {
   if (method === 'GET' && path === '/v1/models') return { handle: handleListModels, render: renderOpenAIError };
   if (method === 'GET' && path.startsWith('/v1/models/')) {
-    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    const id = decodePathSegment(path.slice('/v1/models/'.length));
     return { handle: (context) => handleRetrieveModel(context, id), render: renderOpenAIError };
   }
   if (method !== 'POST') return undefined;
@@ -96,7 +108,7 @@ function matchRoute(method: string, path: string): Route | undefined {
   const handle: Handler = operation?.startsWith('converse')
     ? (context) => handleConverse(context, streaming)
     : (context) => handleInvoke(context, streaming);
-  return { handle, render: renderBedrockError, pathModel: decodeURIComponent(bedrock[1]) };
+  return { handle, render: renderBedrockError, pathModel: decodePathSegment(bedrock[1]) };
 }
 
 function rendererForUnknown(path: string): ErrorRenderer {
@@ -105,7 +117,7 @@ function rendererForUnknown(path: string): ErrorRenderer {
   return renderOpenAIError;
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
+async function readBody(request: EmulatorRequest): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
@@ -144,7 +156,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     refusals.clear();
   };
 
-  async function control(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+  async function control(request: EmulatorRequest, response: EmulatorResponse, path: string): Promise<void> {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
@@ -174,15 +186,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return reply(404, { error: `unknown emulator control route ${request.method} ${path}` });
   }
 
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function serve(
+    request: EmulatorRequest,
+    response: EmulatorResponse,
+    breakConnection: () => void,
+  ): Promise<void> {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (path.startsWith('/emulator/')) return control(request, response, path);
 
     counters.requests += 1;
     const controller = new AbortController();
     let brokenOnPurpose = false;
+    // writableEnded, not a 'finish' event: node:http2's compat response emits 'finish' on a client reset too.
     response.on('close', () => {
-      if (response.writableFinished) return;
+      if (response.writableEnded) return;
       controller.abort();
       if (!brokenOnPurpose) counters.aborted += 1;
     });
@@ -200,8 +217,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       latencyMs: options.latencyMs ?? 0,
       replyTokens: Math.min(integerHeader(request, REPLY_TOKENS_HEADER) ?? state.defaultReplyTokens, MAX_REPLY_TOKENS),
       reasoningTokens: integerHeader(request, REASONING_TOKENS_HEADER),
-      markBroken: () => {
+      isClosed: () => response.writableEnded || controller.signal.aborted,
+      breakConnection: () => {
         brokenOnPurpose = true;
+        breakConnection();
       },
     };
     const render = route?.render ?? rendererForUnknown(path);
@@ -234,19 +253,43 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }
   }
 
-  const server = createServer((request, response) => {
-    // serve() answers its own errors; reaching the catch means the socket itself failed.
-    serve(request, response).catch(() => response.destroy());
+  // One port, two protocols: the AWS SDK opens HTTP/2 with prior knowledge (h2c), the others HTTP/1.1.
+  const http1 = createHttp1Server((request, response) => {
+    serve(request, response, () => request.socket.destroy()).catch(() => request.socket.destroy());
+  });
+  const http2 = createHttp2Server((request, response) => {
+    // A reset with an error code, so the client sees a failure rather than a clean end of stream.
+    const reset = () => response.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    serve(request, response, reset).catch(reset);
+  });
+  // A client that drops an HTTP/2 session mid-request is not the emulator's failure.
+  http2.on('sessionError', () => {});
+  const sockets = new Set<Socket>();
+  const front = createSocketServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (head) => {
+      socket.pause();
+      socket.unshift(head);
+      // Every HTTP/2 connection opens with the preface "PRI * HTTP/2.0".
+      if (head.subarray(0, 3).toString('latin1') === 'PRI') {
+        http2.emit('connection', socket);
+      } else {
+        http1.emit('connection', socket);
+        socket.resume();
+      }
+    });
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+    front.once('error', reject);
+    front.listen(options.port ?? 0, host, () => {
+      front.off('error', reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (front.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
@@ -262,8 +305,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error === undefined ? resolve() : reject(error)));
-        server.closeAllConnections();
+        front.close((error) => (error === undefined ? resolve() : reject(error)));
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

@@ -99,19 +99,17 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
     return;
   }
 
-  const chunk = (choices: unknown[]) =>
-    sseEvent({ ...base, object: 'chat.completion.chunk', choices, ...(includeUsage ? { usage: null } : {}) });
+  // Every chunk repeats the same envelope; serializing it once keeps long streams cheap for the benchmark.
+  const envelope = JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [] });
+  const head = `data: ${envelope.slice(0, -'[]}'.length)}[`;
+  const tail = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
   const chunks: string[] = [];
   plans.forEach((plan, index) => {
-    const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({
-      index,
-      delta,
-      logprobs: null,
-      finish_reason: finish,
-    });
-    chunks.push(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
-    for (const piece of plan.pieces) chunks.push(chunk([choice({ content: piece })]));
-    chunks.push(chunk([choice({}, finishReason(plan))]));
+    const choice = (delta: string, finish: string | null = null) =>
+      `${head}{"index":${index},"delta":${delta},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}${tail}`;
+    chunks.push(choice('{"role":"assistant","content":"","refusal":null}'));
+    for (const piece of plan.pieces) chunks.push(choice(`{"content":${JSON.stringify(piece)}}`));
+    chunks.push(choice('{}', finishReason(plan)));
   });
   if (includeUsage) {
     // The usage chunk covers the whole request and carries no choices (provider-facts §3).

@@ -23,7 +23,8 @@ export function forwardableHeaders(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || alsoDrop.has(name)) continue;
-    if (name.startsWith('x-costgate-')) continue;
+    // HTTP/2 pseudo-headers (:path, :authority, ...) describe the client's hop only.
+    if (name.startsWith('x-costgate-') || name.startsWith(':')) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   headers['accept-encoding'] = 'identity';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { GatewayError } from '../core/errors.ts';
 import { formatUsd } from '../core/money.ts';
 import type { CallContext } from '../pipeline/context.ts';
 import type { ProviderAdapter } from '../providers/provider.ts';
 import { parseCall, readBody } from './read-call.ts';
+import { createDualProtocolServer, destroyResponse, responseClosed, type GatewayRequest, type GatewayResponse } from './dual-protocol-server.ts';
 import { HttpResponseSink } from './response-sink.ts';
 import { matchRoute, type Adapters } from './routes.ts';
 
@@ -23,7 +23,7 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
-function sendError(response: ServerResponse, adapter: ProviderAdapter, error: GatewayError, requestId: string): void {
+function sendError(response: GatewayResponse, adapter: ProviderAdapter, error: GatewayError, requestId: string): void {
   const rendered = adapter.renderError(error);
   response.writeHead(rendered.status, { ...rendered.headers, 'x-costgate-request-id': requestId });
   response.end(rendered.body);
@@ -34,7 +34,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function handle(request: GatewayRequest, response: GatewayResponse): Promise<void> {
     const startedAt = performance.now();
     const receivedAt = Date.now();
     const requestId = randomUUID();
@@ -83,7 +83,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     } catch (error) {
       const gatewayError = error instanceof GatewayError ? error : new GatewayError('invalid_request', String(error));
       log(`rejected ${request.method} ${pathname}: ${gatewayError.message}`);
-      if (gatewayError.kind === 'payload_too_large') response.setHeader('connection', 'close');
+      // The unread rest of an oversized HTTP/1.1 body would otherwise be parsed as the next request.
+      if (gatewayError.kind === 'payload_too_large' && !('stream' in response)) response.setHeader('connection', 'close');
       sendError(response, route.adapter, gatewayError, requestId);
       return;
     }
@@ -95,17 +96,17 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       if (!context.sink.started && !response.headersSent) {
         sendError(response, route.adapter, new GatewayError('internal', 'costgate internal error'), requestId);
       } else {
-        response.destroy();
+        destroyResponse(response);
       }
       return;
     }
 
     if (context.sink.started) {
-      if (!response.destroyed) context.sink.end();
+      if (!responseClosed(response)) context.sink.end();
       return;
     }
     const result = context.result;
-    if (result && !response.headersSent && !response.destroyed) {
+    if (result && !response.headersSent && !responseClosed(response)) {
       const headers: Record<string, string | string[]> = { ...result.headers, 'content-length': String(result.body.length) };
       if (context.cost) headers['x-costgate-cost-usd'] = formatUsd(context.cost.cost);
       response.writeHead(result.status, headers);
@@ -113,7 +114,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
   }
 
-  const server = createServer((request, response) => {
+  const { server, destroyConnections } = createDualProtocolServer((request, response) => {
     inFlight += 1;
     response.on('close', () => {
       inFlight -= 1;
@@ -125,7 +126,6 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       response.end();
     });
   });
-  server.keepAliveTimeout = 65_000;
 
   return {
     server,
@@ -140,9 +140,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
-      server.closeAllConnections();
+      destroyConnections();
       await closed;
     },
   };

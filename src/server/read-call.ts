@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../core/errors.ts';
 import type { Operation, ParsedCall } from '../providers/provider.ts';
+import type { GatewayRequest } from './dual-protocol-server.ts';
 
 /** Reads the body with a hard size limit; the limit is checked before buffering when the length is declared. */
-export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readBody(request: GatewayRequest, maxBytes: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     return Promise.reject(new GatewayError('payload_too_large', `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`));

@@ -1,23 +1,23 @@
-import type { ServerResponse } from 'node:http';
 import type { HeaderMap, ResponseSink } from '../pipeline/context.ts';
+import { destroyResponse, type GatewayResponse } from './dual-protocol-server.ts';
 
 export class HttpResponseSink implements ResponseSink {
   started = false;
   status: number | undefined;
 
-  constructor(private readonly response: ServerResponse) {}
+  constructor(private readonly response: GatewayResponse) {}
 
   start(status: number, headers: HeaderMap): void {
     this.started = true;
     this.status = status;
     this.response.writeHead(status, headers);
     // Streams must reach the client token by token, not when Nagle decides.
-    this.response.flushHeaders();
+    if ('flushHeaders' in this.response) this.response.flushHeaders();
   }
 
   write(chunk: Buffer): boolean {
     if (chunk.length === 0) return true;
-    return this.response.write(chunk);
+    return (this.response as { write(chunk: Buffer): boolean }).write(chunk);
   }
 
   onDrain(callback: () => void): void {
@@ -29,6 +29,6 @@ export class HttpResponseSink implements ResponseSink {
   }
 
   abort(): void {
-    this.response.destroy();
+    destroyResponse(this.response);
   }
 }
