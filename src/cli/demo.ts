@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReport } from '../analytics/reports/format-report.ts';
 import { loadConfig, resolveUpstreams, type LoadedConfig } from '../config/load-config.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { startGateway } from '../server/start-gateway.ts';
+import { defaultSpoolDir, startGateway } from '../server/start-gateway.ts';
 import { parseInteger } from './cli-error.ts';
 import { demoWorkload } from './demo-workload.ts';
 import { waitForShutdown } from './serve.ts';
@@ -37,6 +37,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const base = loadConfig(undefined, {});
   const loaded: LoadedConfig = { ...base, upstreams: resolveUpstreams(base.config, environment), source: 'demo' };
   const ledgerPath = options.ledgerPath ?? DEMO_LEDGER;
+  if (!options.ledgerPath) {
+    // The default demo ledger shows one run, not the sum of every demo ever run.
+    for (const path of [ledgerPath, `${ledgerPath}.wal`, defaultSpoolDir(ledgerPath)]) rmSync(path, { recursive: true, force: true });
+  }
   mkdirSync(dirname(ledgerPath), { recursive: true });
   const gateway = await startGateway({
     loaded,

@@ -1,4 +1,5 @@
 import { ConfigError, hasProviderKeys } from '../config/load-config.ts';
+import { LedgerLockedError, LedgerNotFoundError } from '../ledger/duckdb/duckdb-ledger.ts';
 import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
@@ -39,7 +40,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof CliError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const known =
+    error instanceof CliError ||
+    error instanceof ConfigError ||
+    error instanceof LedgerNotFoundError ||
+    error instanceof LedgerLockedError ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   console.error(`costgate: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`);
   process.exitCode = known ? 2 : 1;
 });

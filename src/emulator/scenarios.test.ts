@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect, constants as http2Constants } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import {
@@ -154,6 +155,23 @@ describe('timing scenarios', () => {
     );
     for await (const _chunk of stream) break; // leaving the loop aborts the request
     await eventually(() => emulator.abortedRequests === before + 1);
+  });
+
+  test('an HTTP/2 stream reset (the Bedrock transport) is counted as an abort', async () => {
+    const before = emulator.abortedRequests;
+    const session = connect(emulator.url);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': `/model/${encodeURIComponent('anthropic.claude-emu-slow-stream')}/converse-stream`,
+      });
+      stream.end(JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+      await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      stream.close(http2Constants.NGHTTP2_CANCEL);
+      await eventually(() => emulator.abortedRequests === before + 1);
+    } finally {
+      session.close();
+    }
   });
 
   test('a client abort while waiting on latency is counted too', async () => {

@@ -22,6 +22,11 @@ export interface DuckDbLedgerOptions {
   lockTimeoutMs?: number;
 }
 
+/** The ledger file a reader asked for does not exist. */
+export class LedgerNotFoundError extends Error {
+  override name = 'LedgerNotFoundError';
+}
+
 /**
  * The default ledger: one DuckDB file. The file is open only while an operation runs (see
  * open-database.ts), so a gateway appending and a `costgate report` in another process can
@@ -31,7 +36,7 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
   const path = options.path ?? DEFAULT_LEDGER_PATH;
   const open: OpenOptions = { lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS };
   if (options.mustExist && !existsSync(path)) {
-    throw new Error(`no ledger at ${path}: start the gateway (or pass the right --ledger path) first`);
+    throw new LedgerNotFoundError(`no ledger at ${path}: start the gateway (or pass the right --ledger path) first`);
   }
   await ensureSchema(path, open);
 
