@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +7,13 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { startStack, type Stack } from './support/stack.ts';
 
-function costgate(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/costgate.js', ...args], { encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: '' } });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** Runs the CLI without blocking this process, whose in-process gateway must keep answering. */
+function costgate(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/costgate.js', ...args], { encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: '' }, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 let stack: Stack;
@@ -23,7 +27,7 @@ after(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-test('report --format json prints one object per group with the documented fields and exact cost', async () => {
+test('report --format json, while the gateway holds the ledger, reads it through the admin API', async () => {
   const client = new OpenAI({ apiKey: 'x', baseURL: `${stack.url}/v1`, maxRetries: 0 });
   const stream = await client.chat.completions.create(
     { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'report me' }] },
@@ -36,7 +40,7 @@ test('report --format json prints one object per group with the documented field
   const [event] = (await stack.gateway.ledger.report({ by: 'feature', filter: { feature: 'cli-report' } })) ?? [];
   assert.ok(event);
 
-  const result = costgate('report', '--by', 'feature', '--format', 'json', '--ledger', join(stack.directory, 'ledger.duckdb'));
+  const result = await costgate('report', '--by', 'feature', '--format', 'json', '--ledger', join(stack.directory, 'ledger.duckdb'));
   assert.equal(result.status, 0, result.stderr);
   const rows = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
   const row = rows.find((candidate) => candidate.feature === 'cli-report');
@@ -50,34 +54,34 @@ test('report --format json prints one object per group with the documented field
   assert.equal(row.savings_usd, 0);
 });
 
-test('bad arguments and bad config get one clear message and a non-zero exit', () => {
-  const badGroup = costgate('report', '--by', 'planet');
+test('bad arguments and bad config get one clear message and a non-zero exit', async () => {
+  const badGroup = await costgate('report', '--by', 'planet');
   assert.equal(badGroup.status, 2);
   assert.match(badGroup.stderr, /--by must be one of feature, customer/);
   assert.equal(badGroup.stderr.trim().split('\n').length, 1);
 
-  const unknownCommand = costgate('explode');
+  const unknownCommand = await costgate('explode');
   assert.equal(unknownCommand.status, 2);
   assert.match(unknownCommand.stderr, /unknown command "explode"/);
 
   const config = join(directory, 'bad.yaml');
   writeFileSync(config, 'server:\n  port: "eighty"\n');
-  const badConfig = costgate('serve', '--config', config);
+  const badConfig = await costgate('serve', '--config', config);
   assert.equal(badConfig.status, 2);
   assert.match(badConfig.stderr, /server\.port/);
 
-  const missingLedger = costgate('report', '--ledger', join(directory, 'none.duckdb'));
+  const missingLedger = await costgate('report', '--ledger', join(directory, 'none.duckdb'));
   assert.notEqual(missingLedger.status, 0);
   assert.doesNotMatch(missingLedger.stderr, /\n\s+at /, 'no stack trace for a user mistake');
 });
 
-test('prices shows the source of a known price and says so plainly for an unknown model', () => {
-  const known = costgate('prices', 'gpt-4o-mini', '--provider', 'openai');
+test('prices shows the source of a known price and says so plainly for an unknown model', async () => {
+  const known = await costgate('prices', 'gpt-4o-mini', '--provider', 'openai');
   assert.equal(known.status, 0, known.stderr);
   const described = JSON.parse(known.stdout) as { source: string; prices: { inputPerMTok: number } };
   assert.match(described.source, /genai-prices@/);
   assert.equal(described.prices.inputPerMTok, 0.15);
-  const unknown = costgate('prices', 'acme-private-llm', '--provider', 'openai');
+  const unknown = await costgate('prices', 'acme-private-llm', '--provider', 'openai');
   assert.equal(unknown.status, 1);
   assert.match(unknown.stdout, /unpriced/);
 });

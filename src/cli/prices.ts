@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.ts';
 import { PROVIDER_IDS, type ProviderId } from '../core/provider-id.ts';
-import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
 import { createPricer } from '../pricing/pricer.ts';
 import { CliError } from './cli-error.ts';
+import { openLedgerReader } from './ledger-reader.ts';
 
 export const PRICES_HELP = `costgate prices MODEL [--provider openai|anthropic|bedrock] [--config FILE]
 costgate prices --unpriced [--ledger PATH]
@@ -25,7 +25,7 @@ export async function pricesCommand(argv: string[]): Promise<void> {
   });
   const loaded = loadConfig(values.config);
   if (values.unpriced) {
-    const ledger = await openDuckDbLedger({ path: values.ledger ?? loaded.config.ledger.path, mustExist: true });
+    const ledger = await openLedgerReader(values.ledger ?? loaded.config.ledger.path);
     try {
       const models = await ledger.unpricedModels();
       if (models.length === 0) console.log('every model in the ledger has a price');

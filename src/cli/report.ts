@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { formatReport, type ReportFormat } from '../analytics/reports/format-report.ts';
 import { loadConfig } from '../config/load-config.ts';
-import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
 import { GROUP_BY_VALUES, type GroupBy, type ReportFilter } from '../ledger/ledger.ts';
 import { CliError, parseInteger, parseTime } from './cli-error.ts';
+import { openLedgerReader } from './ledger-reader.ts';
 
 export const REPORT_HELP = `costgate report [--by feature|customer|user|model|provider|day|hour] [--from T] [--to T] [--top N]
                 [--feature F] [--customer C] [--provider P] [--model M]
@@ -45,7 +45,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
   if (values.model) filter.model = values.model;
 
   const path = values.ledger ?? loadConfig(values.config).config.ledger.path;
-  const ledger = await openDuckDbLedger({ path, mustExist: true });
+  const ledger = await openLedgerReader(path);
   try {
     const rows = await ledger.report({
       by,

@@ -1,4 +1,5 @@
 import type { Attribution } from './attribution.ts';
+import type { LeverEffect } from './lever.ts';
 import type { Picodollars } from './money.ts';
 import type { ProviderId } from './provider-id.ts';
 import type { Usage } from './usage.ts';
@@ -36,4 +37,6 @@ export interface UsageEvent {
   cacheStatus?: string;
   route?: string;
   batchId?: string;
+  /** What each lever did; `baselineCost` = `cost` + the sum of their savings. */
+  levers?: LeverEffect[];
 }

@@ -1,3 +1,4 @@
+import type { LeverEffect } from '../core/lever.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import { InvalidUsageEventError } from './ledger.ts';
 
@@ -12,6 +13,8 @@ export interface PreparedUsageEvent {
   tagsJson: string;
   /** undefined when the provider sent no raw usage (stored as SQL NULL, unlike JSON null). */
   usageRawJson: string | undefined;
+  /** undefined when no lever acted; savings as decimal strings, since JSON has no bigint. */
+  leversJson: string | undefined;
 }
 
 /**
@@ -27,11 +30,13 @@ export function prepareUsageEvents(events: readonly UsageEvent[]): PreparedUsage
     const eventProblems = findProblems(event);
     let tagsJson = '{}';
     let usageRawJson: string | undefined;
+    let leversJson: string | undefined;
     try {
       tagsJson = JSON.stringify(event.attribution.tags ?? {});
       usageRawJson = event.usage.raw === undefined ? undefined : JSON.stringify(event.usage.raw);
+      leversJson = event.levers === undefined ? undefined : leversToJson(event.levers);
     } catch (error) {
-      eventProblems.push(`usage.raw or tags cannot be serialized to JSON (${(error as Error).message})`);
+      eventProblems.push(`usage.raw, tags or levers cannot be serialized to JSON (${(error as Error).message})`);
     }
     if (eventProblems.length > 0) {
       for (const problem of eventProblems) problems.push({ requestId, problem });
@@ -39,7 +44,7 @@ export function prepareUsageEvents(events: readonly UsageEvent[]): PreparedUsage
     }
     if (seen.has(requestId)) continue;
     seen.add(requestId);
-    prepared.push({ event, tagsJson, usageRawJson });
+    prepared.push({ event, tagsJson, usageRawJson, leversJson });
   }
   if (problems.length > 0) throw new InvalidUsageEventError(problems);
   return prepared;
@@ -73,8 +78,20 @@ function findProblems(event: UsageEvent): string[] {
     if (typeof value !== 'bigint') problems.push(`${name} must be a bigint of picodollars, got ${typeof value}`);
     else if (value < INT64_MIN || value > INT64_MAX) problems.push(`${name} ${value} pUSD is outside the 64-bit range`);
   }
+  for (const effect of event.levers ?? []) {
+    if (typeof effect.saving !== 'bigint') problems.push(`lever ${effect.lever} saving must be a bigint of picodollars`);
+  }
   for (const [key, value] of Object.entries(event.attribution?.tags ?? {})) {
     if (typeof value !== 'string') problems.push(`tag ${key} is not a string`);
   }
   return problems;
+}
+
+export function leversToJson(levers: readonly LeverEffect[]): string {
+  return JSON.stringify(levers, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+export function leversFromJson(json: string): LeverEffect[] {
+  const parsed = JSON.parse(json) as Array<Omit<LeverEffect, 'saving'> & { saving: string }>;
+  return parsed.map((effect) => ({ ...effect, saving: BigInt(effect.saving) }));
 }

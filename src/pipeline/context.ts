@@ -1,4 +1,5 @@
 import type { Attribution } from '../core/attribution.ts';
+import type { LeverEffect } from '../core/lever.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import type { CostResult } from '../pricing/pricer.ts';
 import type { ParsedCall, ProviderAdapter, ResponseFacts } from '../providers/provider.ts';
@@ -51,5 +52,7 @@ export interface CallContext {
   /** performance.now() when the first byte went (or will go) to the client. */
   firstByteAt: number | undefined;
   cost: CostResult | undefined;
+  /** What each lever stage did to this call; the record-usage stage turns them into the baseline. */
+  levers: LeverEffect[];
   event: UsageEvent | undefined;
 }

@@ -34,7 +34,9 @@ export function createDualProtocolServer(handler: (request: GatewayRequest, resp
   // A client dropping its HTTP/2 session mid-call is handled per request, not a server failure.
   http2.on('sessionError', () => {});
   const sockets = new Set<Socket>();
-  const server = createSocketServer((socket) => {
+  // node:http turns Nagle off on its own sockets; ours come from net, so do it here, or each
+  // streamed token waits for the client's delayed ACK (tens of ms).
+  const server = createSocketServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());

@@ -6,6 +6,7 @@ import type { CallContext } from '../pipeline/context.ts';
 import type { ProviderAdapter } from '../providers/provider.ts';
 import { parseCall, readBody } from './read-call.ts';
 import { createDualProtocolServer, destroyResponse, responseClosed, type GatewayRequest, type GatewayResponse } from './dual-protocol-server.ts';
+import { ADMIN_PREFIX } from './admin-routes.ts';
 import { HttpResponseSink } from './response-sink.ts';
 import { matchRoute, type Adapters } from './routes.ts';
 
@@ -13,6 +14,8 @@ export interface GatewayServerOptions {
   adapters: Adapters;
   pipeline: (context: CallContext) => Promise<void>;
   maxBodyBytes: number;
+  /** Serves /costgate/admin/*; absent = those routes answer 404 like any unknown route. */
+  admin?: (request: GatewayRequest, response: GatewayResponse, url: URL) => Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -48,6 +51,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       return;
     }
 
+    if (options.admin && pathname.startsWith(ADMIN_PREFIX)) {
+      await options.admin(request, response, new URL(url, 'http://gateway'));
+      return;
+    }
+
     const route = matchRoute(options.adapters, request.method ?? 'GET', pathname);
     if (!route.found) {
       request.resume();
@@ -78,6 +86,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         facts: undefined,
         firstByteAt: undefined,
         cost: undefined,
+        levers: [],
         event: undefined,
       };
     } catch (error) {

@@ -10,9 +10,8 @@ export class HttpResponseSink implements ResponseSink {
   start(status: number, headers: HeaderMap): void {
     this.started = true;
     this.status = status;
+    // Headers leave with the first chunk, in one write; the first chunk follows at once.
     this.response.writeHead(status, headers);
-    // Streams must reach the client token by token, not when Nagle decides.
-    if ('flushHeaders' in this.response) this.response.flushHeaders();
   }
 
   write(chunk: Buffer): boolean {

@@ -1,3 +1,4 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LoadedConfig } from '../config/load-config.ts';
 import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
@@ -9,6 +10,7 @@ import { createPricer, type Pricer } from '../pricing/pricer.ts';
 import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter.ts';
 import { createBedrockAdapter } from '../providers/bedrock/bedrock-adapter.ts';
 import { createOpenAIAdapter } from '../providers/openai/openai-adapter.ts';
+import { createAdminRoutes } from './admin-routes.ts';
 import { createGatewayServer } from './gateway-server.ts';
 import type { Adapters } from './routes.ts';
 
@@ -42,11 +44,13 @@ export function createAdapters(loaded: LoadedConfig): Adapters {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options.loaded;
   const ledgerPath = options.ledgerPath ?? config.ledger.path;
-  const ledger = await openDuckDbLedger({ path: ledgerPath });
+  const ledger = await openDuckDbLedger({ path: ledgerPath, hold: true });
   const recorder = await createUsageRecorder({
     ledger,
     spoolDir: config.ledger.spoolDir ?? defaultSpoolDir(ledgerPath),
     flushIntervalMs: config.ledger.flushIntervalMs,
+    // Large batches: a flush's fixed cost is shared by more calls under load.
+    maxBatch: 5000,
     onError: (error: unknown) => options.log?.(`ledger flush failed, will retry: ${String(error)}`),
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
@@ -56,9 +60,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     adapters: createAdapters(options.loaded),
     pipeline,
     maxBodyBytes: config.server.maxBodyBytes,
+    admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY),
     ...(options.log ? { log: options.log } : {}),
   });
   const url = await server.listen(options.port ?? config.server.port, options.host ?? config.server.host);
+  // Tells `costgate report` in another process where to read this ledger while it is held open.
+  const marker = holderMarkerPath(ledgerPath);
+  writeFileSync(marker, JSON.stringify({ url, pid: process.pid }));
   return {
     url,
     ledger,
@@ -69,6 +77,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await upstream.close();
       await recorder.close();
       await ledger.close();
+      rmSync(marker, { force: true });
     },
   };
 }
@@ -76,4 +85,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
 /** One spool per ledger file, beside it, so two ledgers never replay each other's events. */
 export function defaultSpoolDir(ledgerPath: string): string {
   return join(dirname(ledgerPath), 'spool', basename(ledgerPath).replace(/\.[^.]+$/, '') || 'ledger');
+}
+
+/** Where a gateway holding `ledgerPath` open announces its URL. */
+export function holderMarkerPath(ledgerPath: string): string {
+  return `${ledgerPath}.gateway.json`;
 }

@@ -9,4 +9,5 @@ const folder = mkdtempSync(join(tmpdir(), 'costgate-duckdb-ledger-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
 
 let files = 0;
-describeLedgerConformance('DuckDB', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
+describeLedgerConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
+describeLedgerConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));

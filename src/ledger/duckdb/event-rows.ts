@@ -2,7 +2,7 @@ import { DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type 
 import type { ProviderId } from '../../core/provider-id.ts';
 import type { InputUsage, OutputUsage, Usage } from '../../core/usage.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
-import type { PreparedUsageEvent } from '../prepare-usage-events.ts';
+import { leversFromJson, type PreparedUsageEvent } from '../prepare-usage-events.ts';
 
 /** How one usage_events column is filled from an event, in the order the appender writes them. */
 interface Column {
@@ -63,6 +63,7 @@ const COLUMNS: readonly Column[] = [
   { name: 'cache_status', append: (appender, { event }) => appendText(appender, event.cacheStatus) },
   { name: 'route', append: (appender, { event }) => appendText(appender, event.route) },
   { name: 'batch_id', append: (appender, { event }) => appendText(appender, event.batchId) },
+  { name: 'levers', append: (appender, { leversJson }) => appendText(appender, leversJson) },
 ];
 
 const COLUMN_LIST = COLUMNS.map(({ name }) => name).join(', ');
@@ -162,5 +163,7 @@ export function readEvent(row: RowObject): UsageEvent {
   if (cacheStatus !== undefined) event.cacheStatus = cacheStatus;
   if (route !== undefined) event.route = route;
   if (batchId !== undefined) event.batchId = batchId;
+  const levers = optionalString(row, 'levers');
+  if (levers !== undefined) event.levers = leversFromJson(levers);
   return event;
 }

@@ -58,6 +58,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE usage_events ADD COLUMN batch_id VARCHAR',
     ],
   },
+  {
+    version: 3,
+    name: 'add levers: per-lever savings and decisions',
+    // JSON array of {lever, saving (picodollars as a decimal string), estimated, detail}.
+    statements: ['ALTER TABLE usage_events ADD COLUMN levers JSON'],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

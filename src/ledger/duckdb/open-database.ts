@@ -73,6 +73,32 @@ export function withDatabase<T>(
   });
 }
 
+export interface HeldDatabase {
+  run<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the file read-write once and keeps it for the holder's life. A gateway under load cannot
+ * afford an open, checkpoint and close per flush (tens of ms of CPU each); while it holds the file,
+ * other processes read through its admin API instead.
+ */
+export async function holdDatabase(path: string, options: OpenOptions): Promise<HeldDatabase> {
+  const absolutePath = resolve(path);
+  await mkdir(dirname(absolutePath), { recursive: true });
+  const instance = await openWithRetry(absolutePath, 'write', options.lockTimeoutMs);
+  const connection = await instance.connect();
+  return {
+    run: (work) => takeTurn(absolutePath, () => work(connection)),
+    async close() {
+      await takeTurn(absolutePath, async () => {
+        connection.closeSync();
+        instance.closeSync();
+      });
+    },
+  };
+}
+
 async function openWithRetry(path: string, mode: AccessMode, lockTimeoutMs: number): Promise<DuckDBInstance> {
   const settings: Record<string, string> = mode === 'read' ? { access_mode: 'READ_ONLY' } : {};
   const started = Date.now();

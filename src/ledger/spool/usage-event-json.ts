@@ -1,3 +1,4 @@
+import type { LeverEffect } from '../../core/lever.ts';
 import type { ProviderId } from '../../core/provider-id.ts';
 import type { InputUsage, OutputUsage, Usage } from '../../core/usage.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
@@ -87,6 +88,12 @@ export function usageEventFromJson(line: string): UsageEvent {
   for (const key of ['cacheStatus', 'route', 'batchId'] as const) {
     const value = optional<string>(source[key], 'string', key);
     if (value !== undefined) event[key] = value;
+  }
+  if (Array.isArray(source['levers'])) {
+    event.levers = source['levers'].map((item: unknown, index) => {
+      const effect = object(item, `levers[${index}]`);
+      return { ...(effect as unknown as LeverEffect), saving: money(effect['saving'], `levers[${index}].saving`) ?? 0n };
+    });
   }
   return event;
 }

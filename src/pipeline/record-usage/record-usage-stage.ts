@@ -29,7 +29,8 @@ export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEven
   const servedModel = facts?.servedModel ?? context.call.model;
   const { cost, priceVersion } = priceCall(context, pricer, servedModel, status);
   const now = performance.now();
-  return {
+  const levers = context.levers;
+  const event: UsageEvent = {
     requestId: context.requestId,
     time: context.receivedAt,
     provider: context.call.operation.provider,
@@ -45,10 +46,12 @@ export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEven
     usage: facts?.usage ?? emptyUsage(),
     stopReason: facts?.stopReason,
     cost,
-    // No lever has acted yet on this path, so the call cost what it would have cost anyway.
-    baselineCost: cost,
+    // Without costgate the call would have cost its own cost plus what each lever saved.
+    baselineCost: cost === undefined ? undefined : levers.reduce((sum, effect) => sum + effect.saving, cost),
     priceVersion,
   };
+  if (levers.length > 0) event.levers = levers;
+  return event;
 }
 
 /** Prices the finished call and hands it to the ledger's recorder. */

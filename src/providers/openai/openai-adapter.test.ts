@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { describeAdapterConformance } from '../conformance/adapter-conformance.ts';
 import { createOpenAIAdapter, OPENAI_OPERATIONS } from './openai-adapter.ts';
 
@@ -34,3 +35,24 @@ describeAdapterConformance('openai', () => ({
     assert.ok('param' in error && 'code' in error);
   },
 }));
+
+test('a stream without include_usage gets it spliced in front of the client\'s own bytes', async () => {
+  const adapter = createOpenAIAdapter({ baseURL: 'https://api.openai.com/v1', apiKey: undefined });
+  const rawBody = Buffer.from('{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"héllo"}],"x_future":1}');
+  const call = {
+    operation: OPENAI_OPERATIONS.chat,
+    body: JSON.parse(rawBody.toString()) as Record<string, unknown>,
+    rawBody,
+    model: 'gpt-4o-mini',
+    stream: true,
+    headers: { authorization: 'Bearer client' },
+  };
+  const upstream = await adapter.prepareUpstream(call, false);
+  assert.equal(upstream.body?.toString(), `{"stream_options":{"include_usage":true},${rawBody.toString().slice(1)}`);
+  assert.equal(upstream.headers.authorization, 'Bearer client', 'without a gateway key the client\'s own key is forwarded');
+  assert.deepEqual((JSON.parse(upstream.body?.toString() ?? '') as { stream_options: unknown }).stream_options, { include_usage: true });
+
+  const withOptions = Buffer.from('{"model":"m","stream":true,"stream_options":{"include_obfuscation":false},"messages":[]}');
+  const merged = await adapter.prepareUpstream({ ...call, body: JSON.parse(withOptions.toString()) as Record<string, unknown>, rawBody: withOptions }, false);
+  assert.deepEqual((JSON.parse(merged.body?.toString() ?? '') as { stream_options: unknown }).stream_options, { include_obfuscation: false, include_usage: true });
+});

@@ -27,6 +27,22 @@ function needsInjectedUsage(call: ParsedCall): boolean {
   return objectField(call.body.stream_options)?.include_usage !== true;
 }
 
+const INCLUDE_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
+
+/**
+ * Adds `stream_options` in front of the client's own bytes rather than re-serializing a body
+ * that may be megabytes of context; the rest of the body stays byte for byte as sent.
+ */
+function withLeadingField(rawBody: Buffer | undefined): Buffer | undefined {
+  if (!rawBody) return undefined;
+  const open = rawBody.indexOf('{');
+  if (open === -1 || rawBody.subarray(0, open).toString().trim() !== '') return undefined;
+  let next = open + 1;
+  while (next < rawBody.length && (rawBody[next] === 0x20 || rawBody[next] === 0x0a || rawBody[next] === 0x0d || rawBody[next] === 0x09)) next += 1;
+  if (rawBody[next] === 0x7d) return undefined; // "{}": nothing to put a comma before
+  return Buffer.concat([INCLUDE_USAGE, rawBody.subarray(open + 1)]);
+}
+
 export function createOpenAIAdapter(options: OpenAIAdapterOptions): ProviderAdapter {
   // Calls whose stream usage the gateway asked for on the client's behalf.
   const injected = new WeakSet<ParsedCall>();
@@ -50,15 +66,17 @@ export function createOpenAIAdapter(options: OpenAIAdapterOptions): ProviderAdap
     },
 
     async prepareUpstream(call, bodyChanged): Promise<UpstreamRequest> {
-      let changed = bodyChanged;
+      let body: Buffer | undefined;
       if (needsInjectedUsage(call) && call.body) {
-        call.body.stream_options = { ...objectField(call.body.stream_options), include_usage: true };
         injected.add(call);
-        changed = true;
+        const spliced = !bodyChanged && call.body.stream_options === undefined ? withLeadingField(call.rawBody) : undefined;
+        call.body.stream_options = { ...objectField(call.body.stream_options), include_usage: true };
+        body = spliced ?? bodyBytes(call.body, call.rawBody, true);
+      } else {
+        body = bodyBytes(call.body, call.rawBody, bodyChanged);
       }
       const headers = forwardableHeaders(call.headers, options.apiKey ? CLIENT_AUTH : undefined);
       if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-      const body = bodyBytes(call.body, call.rawBody, changed);
       if (body) headers['content-length'] = String(body.length);
       return { url: new URL(options.baseURL + call.operation.upstreamPath), method: body ? 'POST' : 'GET', headers, body };
     },

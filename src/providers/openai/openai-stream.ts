@@ -4,47 +4,60 @@ import { objectField, stringField } from '../forward-headers.ts';
 import { ServerSentEventScanner, tryParseJson } from '../server-sent-events.ts';
 import { convertOpenAIChatUsage, convertOpenAIResponsesUsage } from './convert-openai-usage.ts';
 
+const EVENT_END = Buffer.from('\n\n');
+const USAGE_OBJECT = '"usage":{';
+const FINISH_REASON = '"finish_reason":"';
+const USAGE_NULL = /,"usage":null/g;
+
 /**
- * Chat Completions stream. When the gateway itself asked for `include_usage`, the usage-only chunk
- * and the `"usage":null` fields it causes are removed, so the client sees exactly what it asked for.
+ * Chat Completions stream. This runs once per token, so it works on whole chunks with native
+ * string search and parses JSON only for the first event (model), and the usage event.
+ * When the gateway itself asked for `include_usage`, the usage-only chunk and the `"usage":null`
+ * fields it causes are removed, so the client sees exactly what it asked for.
  */
 export function observeChatStream(stripInjectedUsage: boolean): StreamObserver {
-  const scanner = new ServerSentEventScanner();
+  let held: Buffer | undefined;
   let usage: Usage | undefined;
   let model: string | undefined;
   let finishReason: string | undefined;
 
-  const inspect = (data: string): boolean => {
-    // Cheap string tests first: most chunks carry one token and need no JSON parse.
-    const hasUsage = data.includes('"usage":{') || data.includes('"usage": {');
-    const hasFinish = !data.includes('"finish_reason":null') && data.includes('"finish_reason"');
-    if (model === undefined || hasUsage || hasFinish) {
-      const chunk = objectField(tryParseJson(data));
-      model ??= stringField(chunk?.model);
-      if (hasUsage) usage = convertOpenAIChatUsage(chunk?.usage);
-      if (hasFinish && Array.isArray(chunk?.choices)) {
-        for (const choice of chunk.choices) finishReason = stringField(objectField(choice)?.finish_reason) ?? finishReason;
-      }
-      if (hasUsage && Array.isArray(chunk?.choices) && chunk.choices.length === 0) return true;
+  /** Reads the facts from complete events; returns the text with the usage-only event cut out. */
+  const inspect = (text: string): string => {
+    if (model === undefined) {
+      const firstData = text.indexOf('data: ');
+      const firstEnd = text.indexOf('\n\n', firstData);
+      if (firstData !== -1 && firstEnd !== -1) model = stringField(objectField(tryParseJson(text.slice(firstData + 6, firstEnd)))?.model);
     }
-    return false;
+    const finishAt = text.lastIndexOf(FINISH_REASON);
+    if (finishAt !== -1) finishReason = text.slice(finishAt + FINISH_REASON.length, text.indexOf('"', finishAt + FINISH_REASON.length));
+    const usageAt = text.indexOf(USAGE_OBJECT);
+    if (usageAt === -1) return text;
+    const start = text.lastIndexOf('data: ', usageAt);
+    const end = text.indexOf('\n\n', usageAt);
+    const chunk = objectField(tryParseJson(text.slice(start + 6, end)));
+    usage = convertOpenAIChatUsage(chunk?.usage) ?? usage;
+    const usageOnly = Array.isArray(chunk?.choices) && chunk.choices.length === 0;
+    return usageOnly && stripInjectedUsage ? text.slice(0, start) + text.slice(end + 2) : text;
   };
 
   return {
     transform(chunk) {
-      const events = scanner.push(chunk);
-      if (!stripInjectedUsage) {
-        for (const event of events) inspect(event.data);
-        return chunk;
+      const bytes = held ? Buffer.concat([held, chunk]) : chunk;
+      // Only complete events are inspected; a multi-byte character never spans an event end.
+      const cut = bytes.lastIndexOf(EVENT_END);
+      if (cut === -1) {
+        held = bytes;
+        return stripInjectedUsage ? Buffer.alloc(0) : chunk;
       }
-      let out = '';
-      for (const event of events) {
-        const usageOnly = inspect(event.data);
-        if (!usageOnly) out += event.raw.replace(/,"usage":null/g, '');
-      }
-      return Buffer.from(out);
+      const complete = bytes.subarray(0, cut + 2);
+      held = cut + 2 < bytes.length ? bytes.subarray(cut + 2) : undefined;
+      const text = inspect(complete.toString('utf8'));
+      if (!stripInjectedUsage) return chunk;
+      // A held tail goes out with the next chunk, once its event is complete.
+      return Buffer.from(text.replace(USAGE_NULL, ''));
     },
     finish(): ResponseFacts {
+      if (held && stripInjectedUsage) held = undefined;
       return { usage, servedModel: model, stopReason: finishReason, errorType: undefined };
     },
   };

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
+import type { Ledger, ReportQuery, ReportRow, UnpricedModel } from '../ledger/ledger.ts';
+import { holderMarkerPath } from '../server/start-gateway.ts';
+import { CliError } from './cli-error.ts';
+
+export type LedgerReader = Pick<Ledger, 'report' | 'unpricedModels' | 'close'>;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads through a running gateway's admin API: the gateway holds the ledger file open. */
+function remoteReader(url: string): LedgerReader {
+  const headers: Record<string, string> = process.env.COSTGATE_ADMIN_KEY ? { authorization: `Bearer ${process.env.COSTGATE_ADMIN_KEY}` } : {};
+  async function get<T>(path: string, search: URLSearchParams): Promise<T> {
+    const response = await fetch(`${url}/costgate/admin/${path}?${search}`, { headers });
+    const body = (await response.json()) as T & { error?: { message: string } };
+    if (!response.ok) throw new CliError(`gateway at ${url}: ${body.error?.message ?? response.status}`);
+    return body;
+  }
+  return {
+    async report(query: ReportQuery): Promise<ReportRow[]> {
+      const search = new URLSearchParams({ by: query.by });
+      for (const key of ['from', 'to', 'top'] as const) if (query[key] !== undefined) search.set(key, String(query[key]));
+      for (const [key, value] of Object.entries(query.filter ?? {})) if (value) search.set(key, value);
+      const rows = await get<Array<Omit<ReportRow, 'cost' | 'baselineCost'> & { cost: string; baselineCost: string }>>('report', search);
+      return rows.map((row) => ({ ...row, cost: BigInt(row.cost), baselineCost: BigInt(row.baselineCost) }));
+    },
+    unpricedModels: () => get<UnpricedModel[]>('unpriced', new URLSearchParams()),
+    async close() {},
+  };
+}
+
+/** The ledger file itself, or, while a gateway holds it open, that gateway's admin API. */
+export async function openLedgerReader(path: string): Promise<LedgerReader> {
+  const marker = holderMarkerPath(path);
+  if (existsSync(marker)) {
+    const holder = JSON.parse(readFileSync(marker, 'utf8')) as { url: string; pid: number };
+    if (alive(holder.pid)) return remoteReader(holder.url);
+  }
+  return openDuckDbLedger({ path, mustExist: true });
+}

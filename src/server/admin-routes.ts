@@ -1,0 +1,71 @@
+import { timingSafeEqual } from 'node:crypto';
+import { GROUP_BY_VALUES, type GroupBy, type Ledger, type ReportQuery } from '../ledger/ledger.ts';
+import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
+
+export const ADMIN_PREFIX = '/costgate/admin/';
+
+function send(response: GatewayResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  response.end(text);
+}
+
+function authorized(request: GatewayRequest, adminKey: string | undefined): boolean {
+  if (!adminKey) return true;
+  const header = request.headers.authorization;
+  const given = Buffer.from(typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(adminKey);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function number(value: string | null): number | undefined {
+  return value === null || value === '' ? undefined : Number(value);
+}
+
+/** Parses report parameters; they mirror `costgate report`'s flags. Throws a message on bad input. */
+export function reportQueryFromSearch(search: URLSearchParams): ReportQuery {
+  const by = (search.get('by') ?? 'feature') as GroupBy;
+  if (!GROUP_BY_VALUES.includes(by)) throw new Error(`by must be one of ${GROUP_BY_VALUES.join(', ')}`);
+  const query: ReportQuery = { by, filter: {} };
+  const from = number(search.get('from'));
+  const to = number(search.get('to'));
+  const top = number(search.get('top'));
+  for (const [name, value] of [['from', from], ['to', to], ['top', top]] as const) {
+    if (value !== undefined && !Number.isFinite(value)) throw new Error(`${name} must be a number`);
+  }
+  if (from !== undefined) query.from = from;
+  if (to !== undefined) query.to = to;
+  if (top !== undefined) query.top = top;
+  for (const key of ['feature', 'customer', 'provider', 'model'] as const) {
+    const value = search.get(key);
+    if (value && query.filter) query.filter[key] = value;
+  }
+  return query;
+}
+
+/**
+ * The admin API reads the gateway's own ledger. It is how other processes (the CLI, a dashboard)
+ * read a ledger file the gateway holds open. When COSTGATE_ADMIN_KEY is set, it is required.
+ */
+export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined) {
+  return async function handleAdmin(request: GatewayRequest, response: GatewayResponse, url: URL): Promise<void> {
+    if (!authorized(request, adminKey)) {
+      send(response, 401, { error: { message: 'admin key required', type: 'authentication_error' } });
+      return;
+    }
+    try {
+      switch (url.pathname.slice(ADMIN_PREFIX.length)) {
+        case 'report':
+          send(response, 200, await ledger.report(reportQueryFromSearch(url.searchParams)));
+          return;
+        case 'unpriced':
+          send(response, 200, await ledger.unpricedModels());
+          return;
+        default:
+          send(response, 404, { error: { message: `no admin route ${url.pathname}`, type: 'not_found' } });
+      }
+    } catch (error) {
+      send(response, 400, { error: { message: (error as Error).message, type: 'invalid_request_error' } });
+    }
+  };
+}
