@@ -41,7 +41,8 @@ export interface CallContext {
   readonly adapter: ProviderAdapter;
   readonly call: ParsedCall;
   readonly signal: AbortSignal;
-  readonly sink: ResponseSink;
+  /** Stages may wrap it (to tee a stream into a cache, say); the server ends whatever is here. */
+  sink: ResponseSink;
   attribution: Attribution;
   /** Set by any stage that edits `call.body`, so the adapter re-serializes it. */
   bodyChanged: boolean;

@@ -86,7 +86,9 @@ export interface HeldDatabase {
 export async function holdDatabase(path: string, options: OpenOptions): Promise<HeldDatabase> {
   const absolutePath = resolve(path);
   await mkdir(dirname(absolutePath), { recursive: true });
-  const instance = await openWithRetry(absolutePath, 'write', options.lockTimeoutMs);
+  // A gateway's ledger writes small batches: one thread and a bounded buffer pool keep DuckDB
+  // from competing with request handling for cores and memory.
+  const instance = await openWithRetry(absolutePath, 'write', options.lockTimeoutMs, { threads: '1', memory_limit: '256MB' });
   const connection = await instance.connect();
   return {
     run: (work) => takeTurn(absolutePath, () => work(connection)),
@@ -99,8 +101,8 @@ export async function holdDatabase(path: string, options: OpenOptions): Promise<
   };
 }
 
-async function openWithRetry(path: string, mode: AccessMode, lockTimeoutMs: number): Promise<DuckDBInstance> {
-  const settings: Record<string, string> = mode === 'read' ? { access_mode: 'READ_ONLY' } : {};
+async function openWithRetry(path: string, mode: AccessMode, lockTimeoutMs: number, extra: Record<string, string> = {}): Promise<DuckDBInstance> {
+  const settings: Record<string, string> = mode === 'read' ? { ...extra, access_mode: 'READ_ONLY' } : extra;
   const started = Date.now();
   let delay = FIRST_RETRY_DELAY_MS;
   for (;;) {
