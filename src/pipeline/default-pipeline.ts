@@ -13,10 +13,20 @@ export interface PipelineDependencies {
   upstream: UpstreamClient;
 }
 
+/**
+ * The order matters: attribution first (every lever is per feature and tenant); record-usage
+ * wraps all levers, so it sees what each did once the call has ended; levers that can answer
+ * without an upstream call (the response cache) come before those that reshape the request
+ * (routing, output policy, context trimming, prompt-cache breakpoints); forward is last.
+ */
 export function defaultStages(dependencies: PipelineDependencies): Stage[] {
   return [
     createAttributionStage(),
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
+    // response cache (exact, then semantic)
+    // routing and cascades
+    // output policy and context trimming
+    // prompt-cache planner
     createForwardStage(dependencies.upstream),
   ];
 }
