@@ -1,3 +1,4 @@
+import type { Config } from '../config/config-schema.ts';
 import type { Pricer } from '../pricing/pricer.ts';
 import { createAttributionStage } from './attribution/attribution-stage.ts';
 import { compose } from './compose.ts';
@@ -8,9 +9,12 @@ import { createRecordUsageStage, type UsageSink } from './record-usage/record-us
 import type { Stage } from './stage.ts';
 
 export interface PipelineDependencies {
+  config: Config;
   pricer: Pricer;
   usage: UsageSink;
   upstream: UpstreamClient;
+  /** Folder beside the ledger where stages persist what they learn (statistics, caches). */
+  dataDir: string;
 }
 
 /**

@@ -55,7 +55,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
   const upstream = new UpstreamClient();
-  const pipeline = createDefaultPipeline({ pricer, usage: recorder, upstream });
+  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath) });
   const server = createGatewayServer({
     adapters: createAdapters(options.loaded),
     pipeline,
