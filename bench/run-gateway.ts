@@ -71,7 +71,13 @@ async function startDiagnostic(loaded: LoadedConfig, ledgerPath: string, mode: '
   const upstream = new UpstreamClient();
   const server = createGatewayServer({
     adapters: createAdapters(loaded),
-    pipeline: createDefaultPipeline({ pricer: createPricer({ overrides: loaded.config.prices.overrides }), usage, upstream }),
+    pipeline: createDefaultPipeline({
+      config: loaded.config,
+      pricer: createPricer({ overrides: loaded.config.prices.overrides }),
+      usage,
+      upstream,
+      dataDir: join(ledgerPath, '..'),
+    }),
     maxBodyBytes: loaded.config.server.maxBodyBytes,
   });
   const url = await server.listen(0, '127.0.0.1');
