@@ -61,6 +61,18 @@ test('messages with cache_control: 1h and 5m writes, then reads, priced additive
   const u = second.data.usage;
   assert.equal(secondRow?.usage.input.total, u.input_tokens + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0));
   assert.equal(secondRow?.cost, expectedCost(u));
+  // Accounting against the uncached price: writes paid 0.75 (5m) and 3 (1h) per million over input,
+  // reads saved 2.70 per million.
+  assert.equal(
+    firstRow?.cacheWritePremium,
+    picodollars([
+      [writes?.ephemeral_5m_input_tokens ?? 0, SONNET.write5m - SONNET.input],
+      [writes?.ephemeral_1h_input_tokens ?? 0, SONNET.write1h - SONNET.input],
+    ]),
+  );
+  assert.equal(secondRow?.cacheReadSaving, picodollars([[u.cache_read_input_tokens ?? 0, SONNET.input - SONNET.read]]));
+  const [report] = await stack.gateway.ledger.report({ by: 'feature', filter: { feature: 'support' } });
+  assert.equal(report?.cacheReadSavings, (firstRow?.cacheReadSaving ?? 0n) + (secondRow?.cacheReadSaving ?? 0n));
   assert.equal(secondRow?.attribution.user, 'end-user-7');
   assert.equal(secondRow?.attribution.feature, 'support');
 });

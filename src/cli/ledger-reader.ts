@@ -29,8 +29,15 @@ function remoteReader(url: string): LedgerReader {
       const search = new URLSearchParams({ by: query.by });
       for (const key of ['from', 'to', 'top'] as const) if (query[key] !== undefined) search.set(key, String(query[key]));
       for (const [key, value] of Object.entries(query.filter ?? {})) if (value) search.set(key, value);
-      const rows = await get<Array<Omit<ReportRow, 'cost' | 'baselineCost'> & { cost: string; baselineCost: string }>>('report', search);
-      return rows.map((row) => ({ ...row, cost: BigInt(row.cost), baselineCost: BigInt(row.baselineCost) }));
+      type Money = 'cost' | 'baselineCost' | 'cacheWritePremium' | 'cacheReadSavings';
+      const rows = await get<Array<Omit<ReportRow, Money> & Record<Money, string>>>('report', search);
+      return rows.map((row) => ({
+        ...row,
+        cost: BigInt(row.cost),
+        baselineCost: BigInt(row.baselineCost),
+        cacheWritePremium: BigInt(row.cacheWritePremium),
+        cacheReadSavings: BigInt(row.cacheReadSavings),
+      }));
     },
     unpricedModels: () => get<UnpricedModel[]>('unpriced', new URLSearchParams()),
     async close() {},

@@ -34,6 +34,10 @@ export interface UsageEvent {
   baselineCost: Picodollars | undefined;
   /** Which price data produced the cost, e.g. "genai-prices@0.1.8:anthropic/claude-sonnet-4-5". */
   priceVersion: string | undefined;
+  /** Cache writes at their price minus the same tokens uncached (undefined when unpriced). */
+  cacheWritePremium?: Picodollars;
+  /** Cache reads at the uncached price minus at the read price (undefined when unpriced). */
+  cacheReadSaving?: Picodollars;
   cacheStatus?: string;
   route?: string;
   batchId?: string;

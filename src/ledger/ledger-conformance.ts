@@ -205,6 +205,19 @@ export function describeLedgerConformance(backend: string, createLedger: () => P
           );
         }));
 
+      it('sums prompt-cache write premiums and read savings per group', () =>
+        withLedger(async (ledger) => {
+          const feature = { feature: 'cached', tags: {} };
+          await ledger.append([
+            usageEvent({ attribution: feature, cost: 10n, cacheWritePremium: 700n, cacheReadSaving: 0n }),
+            usageEvent({ attribution: feature, cost: 10n, cacheWritePremium: 0n, cacheReadSaving: 2_700n }),
+            usageEvent({ attribution: feature, cost: undefined }),
+          ]);
+          const [row] = await ledger.report({ by: 'feature' });
+          assert.equal(row?.cacheWritePremium, 700n);
+          assert.equal(row?.cacheReadSavings, 2_700n);
+        }));
+
       it('keeps from inclusive and to exclusive', () =>
         withLedger(async (ledger) => {
           await ledger.append(reportDataset());

@@ -73,6 +73,10 @@ export interface ReportRow {
   baselineCost: Picodollars;
   /** Rows whose cost is unknown: they are in `requests` and token sums but not in the costs. */
   unpricedRequests: number;
+  /** Prompt caching: premium paid for cache writes over the uncached price (priced rows). */
+  cacheWritePremium: Picodollars;
+  /** Prompt caching: saving earned by cache reads against the uncached price (priced rows). */
+  cacheReadSavings: Picodollars;
 }
 
 export interface UnpricedModel {

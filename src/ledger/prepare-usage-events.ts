@@ -73,7 +73,12 @@ function findProblems(event: UsageEvent): string[] {
   for (const [name, value] of tokenFields) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) problems.push(`${name} ${value} is not a token count`);
   }
-  for (const [name, value] of [['cost', event.cost], ['baselineCost', event.baselineCost]] as const) {
+  for (const [name, value] of [
+    ['cost', event.cost],
+    ['baselineCost', event.baselineCost],
+    ['cacheWritePremium', event.cacheWritePremium],
+    ['cacheReadSaving', event.cacheReadSaving],
+  ] as const) {
     if (value === undefined) continue;
     if (typeof value !== 'bigint') problems.push(`${name} must be a bigint of picodollars, got ${typeof value}`);
     else if (value < INT64_MIN || value > INT64_MAX) problems.push(`${name} ${value} pUSD is outside the 64-bit range`);

@@ -14,6 +14,8 @@ function row(overrides: Partial<ReportRow>): ReportRow {
     cost: 1_234_567_890_000n,
     baselineCost: 2_000_000_000_000n,
     unpricedRequests: 0,
+    cacheWritePremium: 1_000_000n,
+    cacheReadSavings: 5_000_000n,
     ...overrides,
   };
 }
@@ -21,7 +23,7 @@ function row(overrides: Partial<ReportRow>): ReportRow {
 const rows: ReportRow[] = [
   row({ key: 'search' }),
   row({ key: 'chat, "beta"', requests: 3, cost: 27_000_000n, baselineCost: 27_000_000n, unpricedRequests: 1 }),
-  row({ key: null, requests: 2, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, cost: 0n, baselineCost: 0n, unpricedRequests: 2 }),
+  row({ key: null, requests: 2, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, cost: 0n, baselineCost: 0n, unpricedRequests: 2, cacheWritePremium: 0n, cacheReadSavings: 0n }),
 ];
 
 describe('formatReport json', () => {
@@ -38,6 +40,9 @@ describe('formatReport json', () => {
       baseline_cost_usd: 2,
       savings_usd: 0.76543211,
       unpriced_requests: 0,
+      cache_write_premium_usd: 0.000001,
+      cache_read_savings_usd: 0.000005,
+      cache_net_usd: 0.000004,
     });
     assert.deepEqual(parsed[2], {
       feature: null,
@@ -50,6 +55,9 @@ describe('formatReport json', () => {
       baseline_cost_usd: 0,
       savings_usd: 0,
       unpriced_requests: 2,
+      cache_write_premium_usd: 0,
+      cache_read_savings_usd: 0,
+      cache_net_usd: 0,
     });
   });
 
@@ -75,10 +83,10 @@ describe('formatReport csv', () => {
   it('has a header, exact USD decimals, quoted fields and an empty cell for null', () => {
     const lines = formatReport(rows, 'customer', 'csv').trimEnd().split('\n');
     assert.deepEqual(lines, [
-      'customer,requests,input_tokens,cache_read_tokens,cache_write_tokens,output_tokens,cost_usd,baseline_cost_usd,savings_usd,unpriced_requests',
-      'search,10,1000,200,50,300,1.23456789,2,0.76543211,0',
-      '"chat, ""beta""",3,1000,200,50,300,0.000027,0.000027,0,1',
-      ',2,0,0,0,0,0,0,0,2',
+      'customer,requests,input_tokens,cache_read_tokens,cache_write_tokens,output_tokens,cost_usd,baseline_cost_usd,savings_usd,unpriced_requests,cache_write_premium_usd,cache_read_savings_usd,cache_net_usd',
+      'search,10,1000,200,50,300,1.23456789,2,0.76543211,0,0.000001,0.000005,0.000004',
+      '"chat, ""beta""",3,1000,200,50,300,0.000027,0.000027,0,1,0.000001,0.000005,0.000004',
+      ',2,0,0,0,0,0,0,0,2,0,0,0',
     ]);
   });
 });
@@ -88,21 +96,21 @@ describe('formatReport table', () => {
   const lines = table.split('\n');
 
   it('aligns columns under a header', () => {
-    assert.match(lines[0] ?? '', /^feature\s+requests\s+input\s+cache read\s+cache write\s+output\s+cost\s+baseline\s+savings\s+unpriced$/);
+    assert.match(lines[0] ?? '', /^feature\s+requests\s+input\s+cache read\s+cache write\s+output\s+cost\s+baseline\s+savings\s+cache net\s+unpriced$/);
     const widths = lines.slice(0, 5).map((line) => line.length);
     assert.equal(new Set(widths).size, 1, `all rows the same width:\n${table}`);
   });
 
   it('shows unpriced groups as unpriced, never $0', () => {
     const notAttributed = lines.find((line) => line.startsWith('(not attributed)')) ?? '';
-    assert.match(notAttributed, /unpriced\s+-\s+-\s+2$/);
+    assert.match(notAttributed, /unpriced\s+-\s+-\s+-\s+2$/);
     assert.doesNotMatch(notAttributed, /\$0/);
     assert.match(table, /3 unpriced requests \(no known price for their model\) are not in cost/);
   });
 
   it('shows USD with decimals that fit the amount', () => {
-    assert.match(lines[2] ?? '', /\$1\.23\s+\$2\.00\s+\$0\.7654\s+0$/);
-    assert.match(lines[3] ?? '', /\$0\.000027\s+\$0\.000027\s+\$0\.00\s+1$/);
+    assert.match(lines[2] ?? '', /\$1\.23\s+\$2\.00\s+\$0\.7654\s+\$0\.000004\s+0$/);
+    assert.match(lines[3] ?? '', /\$0\.000027\s+\$0\.000027\s+\$0\.00\s+\$0\.000004\s+1$/);
   });
 
   it('says so when there is nothing to show', () => {

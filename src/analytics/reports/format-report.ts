@@ -18,6 +18,10 @@ export interface ReportRecord {
   baseline_cost_usd: number;
   savings_usd: number;
   unpriced_requests: number;
+  /** Prompt caching: what writes cost over uncached input, what reads saved, and the difference. */
+  cache_write_premium_usd: number;
+  cache_read_savings_usd: number;
+  cache_net_usd: number;
 }
 
 const NOT_ATTRIBUTED = '(not attributed)';
@@ -57,6 +61,9 @@ export function toRecord(row: ReportRow, by: GroupBy): ReportRecord {
     baseline_cost_usd: picodollarsToJsonUsd(row.baselineCost),
     savings_usd: picodollarsToJsonUsd(row.baselineCost - row.cost),
     unpriced_requests: row.unpricedRequests,
+    cache_write_premium_usd: picodollarsToJsonUsd(row.cacheWritePremium),
+    cache_read_savings_usd: picodollarsToJsonUsd(row.cacheReadSavings),
+    cache_net_usd: picodollarsToJsonUsd(row.cacheReadSavings - row.cacheWritePremium),
   };
 }
 
@@ -70,6 +77,9 @@ const CSV_COLUMNS = [
   'baseline_cost_usd',
   'savings_usd',
   'unpriced_requests',
+  'cache_write_premium_usd',
+  'cache_read_savings_usd',
+  'cache_net_usd',
 ] as const;
 
 function csvField(value: string): string {
@@ -91,6 +101,9 @@ function formatCsv(rows: readonly ReportRow[], by: GroupBy): string {
       formatUsd(row.baselineCost),
       formatUsd(row.baselineCost - row.cost),
       String(row.unpricedRequests),
+      formatUsd(row.cacheWritePremium),
+      formatUsd(row.cacheReadSavings),
+      formatUsd(row.cacheReadSavings - row.cacheWritePremium),
     ];
     lines.push(fields.map(csvField).join(','));
   }
@@ -126,7 +139,7 @@ function groupThousands(digits: string): string {
 
 function formatTable(rows: readonly ReportRow[], by: GroupBy): string {
   if (rows.length === 0) return 'no usage recorded for this query\n';
-  const header = [by, 'requests', 'input', 'cache read', 'cache write', 'output', 'cost', 'baseline', 'savings', 'unpriced'];
+  const header = [by, 'requests', 'input', 'cache read', 'cache write', 'output', 'cost', 'baseline', 'savings', 'cache net', 'unpriced'];
   const body = rows.map((row) => {
     // A group with no priced request has an unknown cost, which must not read as $0.00.
     const priced = row.requests > row.unpricedRequests;
@@ -140,6 +153,8 @@ function formatTable(rows: readonly ReportRow[], by: GroupBy): string {
       priced ? formatUsdForPeople(row.cost) : 'unpriced',
       priced ? formatUsdForPeople(row.baselineCost) : '-',
       priced ? formatUsdForPeople(row.baselineCost - row.cost) : '-',
+      // Read savings minus write premiums: negative means caching cost this group money.
+      priced ? formatUsdForPeople(row.cacheReadSavings - row.cacheWritePremium) : '-',
       groupThousands(String(row.unpricedRequests)),
     ];
   });

@@ -91,6 +91,8 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
         cost: BigInt(row['cost'] as bigint),
         baselineCost: BigInt(row['baseline_cost'] as bigint),
         unpricedRequests: Number(row['unpriced_requests']),
+        cacheWritePremium: BigInt(row['cache_write_premium'] as bigint),
+        cacheReadSavings: BigInt(row['cache_read_savings'] as bigint),
       }));
     },
 

@@ -64,6 +64,8 @@ const COLUMNS: readonly Column[] = [
   { name: 'route', append: (appender, { event }) => appendText(appender, event.route) },
   { name: 'batch_id', append: (appender, { event }) => appendText(appender, event.batchId) },
   { name: 'levers', append: (appender, { leversJson }) => appendText(appender, leversJson) },
+  { name: 'cache_write_premium_picousd', append: (appender, { event }) => appendMoney(appender, event.cacheWritePremium) },
+  { name: 'cache_read_saving_picousd', append: (appender, { event }) => appendMoney(appender, event.cacheReadSaving) },
 ];
 
 const COLUMN_LIST = COLUMNS.map(({ name }) => name).join(', ');
@@ -163,6 +165,10 @@ export function readEvent(row: RowObject): UsageEvent {
   if (cacheStatus !== undefined) event.cacheStatus = cacheStatus;
   if (route !== undefined) event.route = route;
   if (batchId !== undefined) event.batchId = batchId;
+  const cacheWritePremium = optionalBigInt(row, 'cache_write_premium_picousd');
+  const cacheReadSaving = optionalBigInt(row, 'cache_read_saving_picousd');
+  if (cacheWritePremium !== undefined) event.cacheWritePremium = cacheWritePremium;
+  if (cacheReadSaving !== undefined) event.cacheReadSaving = cacheReadSaving;
   const levers = optionalString(row, 'levers');
   if (levers !== undefined) event.levers = leversFromJson(levers);
   return event;

@@ -64,6 +64,14 @@ export const MIGRATIONS: readonly Migration[] = [
     // JSON array of {lever, saving (picodollars as a decimal string), estimated, detail}.
     statements: ['ALTER TABLE usage_events ADD COLUMN levers JSON'],
   },
+  {
+    version: 4,
+    name: 'add prompt-cache accounting: write premium and read saving',
+    statements: [
+      'ALTER TABLE usage_events ADD COLUMN cache_write_premium_picousd BIGINT',
+      'ALTER TABLE usage_events ADD COLUMN cache_read_saving_picousd BIGINT',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

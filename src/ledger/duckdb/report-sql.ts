@@ -76,7 +76,9 @@ export function reportSql(query: ReportQuery): SqlQuery {
       coalesce(sum(output_total), 0) AS output_tokens,
       coalesce(sum(cost_picousd), 0)::HUGEINT AS cost,
       coalesce(sum(coalesce(baseline_cost_picousd, cost_picousd)) FILTER (WHERE cost_picousd IS NOT NULL), 0)::HUGEINT AS baseline_cost,
-      count(*) FILTER (WHERE cost_picousd IS NULL) AS unpriced_requests
+      count(*) FILTER (WHERE cost_picousd IS NULL) AS unpriced_requests,
+      coalesce(sum(cache_write_premium_picousd), 0)::HUGEINT AS cache_write_premium,
+      coalesce(sum(cache_read_saving_picousd), 0)::HUGEINT AS cache_read_savings
     FROM usage_events
     ${where(conditions)}
     GROUP BY group_key

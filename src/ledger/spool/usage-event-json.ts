@@ -89,6 +89,10 @@ export function usageEventFromJson(line: string): UsageEvent {
     const value = optional<string>(source[key], 'string', key);
     if (value !== undefined) event[key] = value;
   }
+  for (const key of ['cacheWritePremium', 'cacheReadSaving'] as const) {
+    const value = money(source[key], key);
+    if (value !== undefined) event[key] = value;
+  }
   if (Array.isArray(source['levers'])) {
     event.levers = source['levers'].map((item: unknown, index) => {
       const effect = object(item, `levers[${index}]`);

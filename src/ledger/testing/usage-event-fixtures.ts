@@ -51,6 +51,8 @@ export function fullUsageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent 
     cacheStatus: 'miss',
     route: 'primary',
     batchId: 'batch-42',
+    cacheWritePremium: 4_500_000_000n,
+    cacheReadSaving: 10_800_000_000n,
     levers: [
       { lever: 'prompt_cache', saving: 864_197_532_087n, estimated: false, detail: { ttl: '1h', breakpoints: 2 } },
       { lever: 'output_policy', saving: -1n, estimated: true },

@@ -1,5 +1,6 @@
 import type { UsageEvent } from '../../core/usage-event.ts';
 import { emptyUsage } from '../../core/usage.ts';
+import { cacheAccounting } from '../../pricing/cache-accounting.ts';
 import type { Pricer } from '../../pricing/pricer.ts';
 import type { CallContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
@@ -18,16 +19,17 @@ function priceCall(context: CallContext, pricer: Pricer, model: string | undefin
     return status >= 400 || status === 0 ? { cost: 0n, priceVersion: NOT_BILLED } : { cost: undefined, priceVersion: undefined };
   }
   if (!model) return { cost: undefined, priceVersion: undefined };
-  const result = pricer.cost({ provider: context.call.operation.provider, model, usage, at: new Date(context.receivedAt) });
+  const input = { provider: context.call.operation.provider, model, usage, at: new Date(context.receivedAt) };
+  const result = pricer.cost(input);
   context.cost = result;
-  return { cost: result?.cost, priceVersion: result?.priceVersion };
+  return { cost: result?.cost, priceVersion: result?.priceVersion, cache: result ? cacheAccounting(pricer, input, result.cost) : undefined };
 }
 
 export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEvent {
   const facts = context.facts;
   const status = context.result?.status ?? context.sink.status ?? 0;
   const servedModel = facts?.servedModel ?? context.call.model;
-  const { cost, priceVersion } = priceCall(context, pricer, servedModel, status);
+  const { cost, priceVersion, cache } = priceCall(context, pricer, servedModel, status);
   const now = performance.now();
   const levers = context.levers;
   const event: UsageEvent = {
@@ -51,6 +53,10 @@ export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEven
     priceVersion,
   };
   if (levers.length > 0) event.levers = levers;
+  if (cache) {
+    event.cacheWritePremium = cache.writePremium;
+    event.cacheReadSaving = cache.readSaving;
+  }
   return event;
 }
 
