@@ -46,7 +46,8 @@ test('report --format json, while the gateway holds the ledger, reads it through
   const row = rows.find((candidate) => candidate.feature === 'cli-report');
   assert.ok(row);
   assert.deepEqual(Object.keys(row).sort(), [
-    'baseline_cost_usd', 'cache_read_tokens', 'cache_write_tokens', 'cost_usd', 'feature', 'input_tokens', 'output_tokens', 'requests', 'savings_usd', 'unpriced_requests',
+    'baseline_cost_usd', 'cache_net_usd', 'cache_read_savings_usd', 'cache_read_tokens', 'cache_write_premium_usd', 'cache_write_tokens',
+    'cost_usd', 'feature', 'input_tokens', 'output_tokens', 'requests', 'savings_usd', 'unpriced_requests',
   ]);
   assert.equal(row.requests, 1);
   assert.equal(row.input_tokens, event.inputTokens);
