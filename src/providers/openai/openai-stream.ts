@@ -7,11 +7,12 @@ import { convertOpenAIChatUsage, convertOpenAIResponsesUsage } from './convert-o
 const EVENT_END = Buffer.from('\n\n');
 const USAGE_OBJECT = '"usage":{';
 const FINISH_REASON = '"finish_reason":"';
+const MODEL_FIELD = '"model":"';
 const USAGE_NULL = /,"usage":null/g;
 
 /**
  * Chat Completions stream. This runs once per token, so it works on whole chunks with native
- * string search and parses JSON only for the first event (model), and the usage event.
+ * string search and parses JSON only for the usage event.
  * When the gateway itself asked for `include_usage`, the usage-only chunk and the `"usage":null`
  * fields it causes are removed, so the client sees exactly what it asked for.
  */
@@ -24,9 +25,9 @@ export function observeChatStream(stripInjectedUsage: boolean): StreamObserver {
   /** Reads the facts from complete events; returns the text with the usage-only event cut out. */
   const inspect = (text: string): string => {
     if (model === undefined) {
-      const firstData = text.indexOf('data: ');
-      const firstEnd = text.indexOf('\n\n', firstData);
-      if (firstData !== -1 && firstEnd !== -1) model = stringField(objectField(tryParseJson(text.slice(firstData + 6, firstEnd)))?.model);
+      // Every chunk names the model; reading the first occurrence needs no JSON parse.
+      const modelAt = text.indexOf(MODEL_FIELD);
+      if (modelAt !== -1) model = text.slice(modelAt + MODEL_FIELD.length, text.indexOf('"', modelAt + MODEL_FIELD.length));
     }
     const finishAt = text.lastIndexOf(FINISH_REASON);
     if (finishAt !== -1) finishReason = text.slice(finishAt + FINISH_REASON.length, text.indexOf('"', finishAt + FINISH_REASON.length));
