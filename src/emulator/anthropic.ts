@@ -3,6 +3,7 @@ import { EmulatorError, isRecord, numberField, stringField } from './context.ts'
 import { SSE_HEADERS, sendJson, sendStream, sseEvent } from './http-io.ts';
 import { type BreakpointUsage, type CacheTtl, type PromptBlock, breakpointProblem } from './prompt-cache.ts';
 import { type OutputPlan, planOutput, seedFrom } from './reply.ts';
+import { anthropicThinkingTokens } from './reasoning.ts';
 import { countTokens } from './tokens.ts';
 
 /**
@@ -125,7 +126,7 @@ export function anthropicPromptBlocks(body: Record<string, unknown>, messages: r
   return blocks;
 }
 
-export function anthropicUsage(cache: BreakpointUsage, outputTokens: number) {
+export function anthropicUsage(cache: BreakpointUsage, outputTokens: number, thinkingTokens = 0) {
   return {
     // Anthropic reports only the uncached part here; reads and writes come on top (provider-facts §1.2).
     input_tokens: cache.uncachedTokens,
@@ -136,6 +137,8 @@ export function anthropicUsage(cache: BreakpointUsage, outputTokens: number) {
       ephemeral_1h_input_tokens: cache.write1hTokens,
     },
     output_tokens: outputTokens,
+    // Reported only when the model thought, as newer API versions do.
+    ...(thinkingTokens > 0 ? { output_tokens_details: { thinking_tokens: thinkingTokens } } : {}),
     service_tier: 'standard',
   };
 }
@@ -165,9 +168,11 @@ export function createAnthropicReply(context: RequestContext, options: Anthropic
   const messages = requireMessages(body);
   const blocks = anthropicPromptBlocks(body, messages);
   const cache = context.state.breakpointCache.apply(options.namespace, blocks, options.minimumTokens);
+  const outputConfig = isRecord(body['output_config']) ? body['output_config'] : {};
   const plan = planOutput({
     seed: seedFrom(blocks.map((block) => block.identity)),
     wantedTokens: context.replyTokens,
+    reasoningTokens: anthropicThinkingTokens(context, options.model, body['thinking'], outputConfig['effort'], maxTokens),
     maxTokens,
   });
   const message = {
@@ -178,7 +183,7 @@ export function createAnthropicReply(context: RequestContext, options: Anthropic
     content: plan.visibleTokens > 0 ? [{ type: 'text', text: plan.text }] : [],
     stop_reason: plan.truncated ? 'max_tokens' : 'end_turn',
     stop_sequence: null,
-    usage: anthropicUsage(cache, plan.outputTokens),
+    usage: anthropicUsage(cache, plan.outputTokens, plan.reasoningTokens),
   };
   return { message, plan, cache };
 }
@@ -186,7 +191,7 @@ export function createAnthropicReply(context: RequestContext, options: Anthropic
 /** The SSE event sequence for a reply, as objects (Bedrock wraps the same objects in event-stream chunks). */
 export function anthropicStreamEvents(reply: AnthropicReply): Array<Record<string, unknown>> {
   const { message, plan, cache } = reply;
-  const usage = anthropicUsage(cache, plan.outputTokens);
+  const usage = anthropicUsage(cache, plan.outputTokens, plan.reasoningTokens);
   const events: Array<Record<string, unknown>> = [
     {
       type: 'message_start',
@@ -217,6 +222,7 @@ export function anthropicStreamEvents(reply: AnthropicReply): Array<Record<strin
       cache_creation_input_tokens: usage.cache_creation_input_tokens,
       cache_read_input_tokens: usage.cache_read_input_tokens,
       output_tokens: usage.output_tokens,
+      ...(usage.output_tokens_details ? { output_tokens_details: usage.output_tokens_details } : {}),
       server_tool_use: null,
     },
   });

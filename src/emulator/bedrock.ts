@@ -4,6 +4,7 @@ import { EmulatorError, isRecord, numberField } from './context.ts';
 import { EVENT_STREAM_CONTENT_TYPE, encodeChunk, encodeEvent } from './event-stream.ts';
 import { sendJson, sendStream } from './http-io.ts';
 import { type BreakpointUsage, type CacheTtl, type PromptBlock, breakpointProblem } from './prompt-cache.ts';
+import { anthropicThinkingTokens } from './reasoning.ts';
 import { embeddingVector, planOutput, seedFrom } from './reply.ts';
 import { countTokens } from './tokens.ts';
 
@@ -125,9 +126,14 @@ export async function handleConverse(context: RequestContext, streaming: boolean
   }
   const prompt = conversePrompt(body, messages);
   const cache = context.state.breakpointCache.apply(`bedrock\u0000${model}`, prompt.blocks, bedrockMinimumCacheTokens(model));
+  // Claude thinking rides in additionalModelRequestFields; Converse bills it inside outputTokens
+  // without breaking it out, like the real service.
+  const extra = isRecord(body['additionalModelRequestFields']) ? body['additionalModelRequestFields'] : {};
+  const outputConfig = isRecord(body['outputConfig']) ? body['outputConfig'] : {};
   const plan = planOutput({
     seed: seedFrom(prompt.blocks.map((block) => block.identity)),
     wantedTokens: context.replyTokens,
+    reasoningTokens: anthropicThinkingTokens(context, model, extra['thinking'], outputConfig['effort'], maxTokens),
     maxTokens,
   });
   const stopReason = plan.truncated ? 'max_tokens' : 'end_turn';

@@ -65,7 +65,7 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
 
   const prompt = buildOpenAIPrompt([body['tools'], body['response_format'], ...messages]);
   const cache = applyPrefixCache(context, model, prompt);
-  const reasoningTokens = reasoningTokensFor(context, model);
+  const reasoningTokens = reasoningTokensFor(context, model, body['reasoning_effort']);
   const plans = Array.from({ length: choiceCount }, (_, index) =>
     planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, reasoningTokens, maxTokens }),
   );

@@ -34,7 +34,7 @@ export async function handleResponses(context: RequestContext): Promise<void> {
   const plan = planOutput({
     seed: prompt.seed,
     wantedTokens: context.replyTokens,
-    reasoningTokens: reasoningTokensFor(context, model),
+    reasoningTokens: reasoningTokensFor(context, model, isRecord(body['reasoning']) ? body['reasoning']['effort'] : undefined),
     maxTokens: maxOutputTokens,
   });
   const inputTokens = prompt.tokens.length;

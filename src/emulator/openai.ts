@@ -1,6 +1,7 @@
 import type { ErrorRenderer, RequestContext } from './context.ts';
 import { EmulatorError, numberField, stringField } from './context.ts';
 import { sendJson } from './http-io.ts';
+import { DEFAULT_REASONING_TOKENS, scaleByEffort } from './reasoning.ts';
 import { PREFIX_EXTENDED_MS, PREFIX_IDLE_MS, type PrefixUsage } from './prompt-cache.ts';
 import { embeddingVector, seedFrom } from './reply.ts';
 import { concatTokens, tokenize } from './tokens.ts';
@@ -32,12 +33,15 @@ export const renderOpenAIError: ErrorRenderer = (error, requestId) => {
 
 /** Reasoning markers in a model id: o1/o3/o4 families or the word "reasoning" (gpt-5 is not matched). */
 const REASONING_MODEL = /(^|[^a-z0-9])o[1-9](-|$)|reasoning/i;
-export const DEFAULT_REASONING_TOKENS = 32;
+export { DEFAULT_REASONING_TOKENS };
 
-/** Hidden reasoning tokens a model spends per reply: 0 unless its id marks it as a reasoning model. */
-export function reasoningTokensFor(context: RequestContext, model: string): number {
+/**
+ * Hidden reasoning tokens a model spends per reply: 0 unless its id marks it as a reasoning model;
+ * scaled by `reasoning_effort` (Chat) or `reasoning.effort` (Responses) around the default `medium`.
+ */
+export function reasoningTokensFor(context: RequestContext, model: string, effort?: unknown): number {
   if (!REASONING_MODEL.test(model)) return 0;
-  return context.reasoningTokens ?? DEFAULT_REASONING_TOKENS;
+  return scaleByEffort(context.reasoningTokens ?? DEFAULT_REASONING_TOKENS, effort, 'medium');
 }
 
 /** gpt-5.6 and later bill cache writes, so their usage reports `cache_write_tokens` (provider-facts §1.1). */
