@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseConfig, resolveUpstreams, type LoadedConfig } from '../src/config/load-config.ts';
 import { openDuckDbLedger } from '../src/ledger/duckdb/duckdb-ledger.ts';
+import { analyticsUnsupported } from '../src/ledger/analytics.ts';
 import type { Ledger } from '../src/ledger/ledger.ts';
 import { createUsageRecorder } from '../src/ledger/usage-recorder.ts';
 import { createDefaultPipeline } from '../src/pipeline/default-pipeline.ts';
@@ -33,6 +34,7 @@ function countingLedger(): Ledger {
     get: refuse,
     count: async () => rows,
     close: async () => {},
+    ...analyticsUnsupported('the counting ledger keeps no rows to query'),
   };
 }
 

@@ -1,11 +1,12 @@
 import type { Picodollars } from '../core/money.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
+import type { LedgerAnalytics } from './analytics.ts';
 
 /**
  * Where every call's usage and cost is kept. Backends (DuckDB, later Postgres) must pass the
  * one suite in ledger-conformance.ts, so callers can rely on the behaviour documented here.
  */
-export interface Ledger {
+export interface Ledger extends LedgerAnalytics {
   /**
    * Idempotent on requestId: appending an event whose requestId is already stored is a no-op,
    * and so is a repeat of the same requestId within one call (the first one wins).

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { describeLedgerAnalyticsConformance } from '../ledger-analytics-conformance.ts';
 import { describeLedgerConformance } from '../ledger-conformance.ts';
 import { openDuckDbLedger } from './duckdb-ledger.ts';
 
@@ -11,3 +12,5 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 let files = 0;
 describeLedgerConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
 describeLedgerConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
+describeLedgerAnalyticsConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
+describeLedgerAnalyticsConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));

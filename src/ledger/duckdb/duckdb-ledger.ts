@@ -3,6 +3,7 @@ import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { UsageEvent } from '../../core/usage-event.ts';
 import type { Ledger, ReportQuery, ReportRow, TimeRange, UnpricedModel } from '../ledger.ts';
 import { prepareUsageEvents } from '../prepare-usage-events.ts';
+import { createDuckDbAnalytics } from './duckdb-analytics.ts';
 import { EVENT_SELECT_LIST, insertEvents, readEvent } from './event-rows.ts';
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts';
 import { holdDatabase, withDatabase, type AccessMode, type OpenOptions } from './open-database.ts';
@@ -63,6 +64,9 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
   }
 
   return {
+    // Reports beyond the basic one (Pareto, growth, percentiles, savings, anomaly series, export).
+    ...createDuckDbAnalytics((sql) => operation('read', (connection) => rows(sql, connection))),
+
     async append(events: readonly UsageEvent[]): Promise<void> {
       const prepared = prepareUsageEvents(events);
       if (prepared.length === 0) return;

@@ -1,15 +1,15 @@
 import type { DuckDBValue } from '@duckdb/node-api';
-import type { GroupBy, ReportQuery, TimeRange } from '../ledger.ts';
+import type { GroupBy, ReportFilter, ReportQuery, TimeRange } from '../ledger.ts';
 
 export interface SqlQuery {
   sql: string;
   values: Record<string, DuckDBValue>;
 }
 
-const MODEL = 'coalesce(served_model, requested_model)';
+export const MODEL = 'coalesce(served_model, requested_model)';
 
 /** Group keys are computed in the database; `time` is stored as UTC. */
-const GROUP_KEYS: Record<GroupBy, string> = {
+export const GROUP_KEYS: Record<GroupBy, string> = {
   feature: 'feature',
   customer: 'customer',
   user: 'user_id',
@@ -24,7 +24,7 @@ function epochMillisecondsToMicroseconds(milliseconds: number, name: string): bi
   return BigInt(Math.round(milliseconds * 1000));
 }
 
-function timeConditions(range: TimeRange, values: Record<string, DuckDBValue>): string[] {
+export function timeConditions(range: TimeRange, values: Record<string, DuckDBValue>): string[] {
   const conditions: string[] = [];
   if (range.from !== undefined) {
     values['from'] = epochMillisecondsToMicroseconds(range.from, 'from');
@@ -37,27 +37,33 @@ function timeConditions(range: TimeRange, values: Record<string, DuckDBValue>): 
   return conditions;
 }
 
-function where(conditions: readonly string[]): string {
+export function where(conditions: readonly string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+}
+
+const FILTERS: Array<[keyof ReportFilter, string]> = [
+  ['feature', 'feature'],
+  ['customer', 'customer'],
+  ['provider', 'provider'],
+  ['model', MODEL],
+];
+
+export function filterConditions(filter: ReportFilter | undefined, values: Record<string, DuckDBValue>): string[] {
+  const conditions: string[] = [];
+  for (const [name, expression] of FILTERS) {
+    const value = filter?.[name];
+    if (value === undefined) continue;
+    values[name] = value;
+    conditions.push(`${expression} = $${name}`);
+  }
+  return conditions;
 }
 
 export function reportSql(query: ReportQuery): SqlQuery {
   const key = GROUP_KEYS[query.by];
   if (key === undefined) throw new RangeError(`cannot group a report by "${String(query.by)}"`);
   const values: Record<string, DuckDBValue> = {};
-  const conditions = timeConditions(query, values);
-  const filters: Array<[keyof NonNullable<ReportQuery['filter']>, string]> = [
-    ['feature', 'feature'],
-    ['customer', 'customer'],
-    ['provider', 'provider'],
-    ['model', MODEL],
-  ];
-  for (const [name, expression] of filters) {
-    const value = query.filter?.[name];
-    if (value === undefined) continue;
-    values[name] = value;
-    conditions.push(`${expression} = $${name}`);
-  }
+  const conditions = [...timeConditions(query, values), ...filterConditions(query.filter, values)];
   let limit = '';
   if (query.top !== undefined) {
     if (!Number.isSafeInteger(query.top) || query.top < 1) throw new RangeError(`top must be a positive integer, got ${query.top}`);

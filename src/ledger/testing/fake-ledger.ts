@@ -1,4 +1,5 @@
 import type { UsageEvent } from '../../core/usage-event.ts';
+import { analyticsUnsupported } from '../analytics.ts';
 import type { Ledger } from '../ledger.ts';
 import { prepareUsageEvents } from '../prepare-usage-events.ts';
 
@@ -38,6 +39,8 @@ export function createFakeLedger(options: { fail?: (call: number) => boolean } =
     async unpricedModels() {
       throw new Error('the fake ledger does not report');
     },
+    ...analyticsUnsupported('the fake ledger does not report'),
     async close() {},
   };
 }
+
