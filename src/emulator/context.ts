@@ -68,6 +68,8 @@ export interface RequestContext {
   response: EmulatorResponse;
   /** The parsed JSON body; `{}` for bodiless requests. */
   body: Record<string, unknown>;
+  /** The body as received, for routes that read bytes (file uploads, S3 objects, size limits). */
+  rawBody?: Buffer;
   state: EmulatorState;
   scenario: Scenario;
   /** Aborted when the client goes away; long waits stop early. */

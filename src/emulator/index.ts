@@ -3,6 +3,8 @@ import { createServer as createHttp1Server } from 'node:http';
 import { constants as http2Constants, createServer as createHttp2Server } from 'node:http2';
 import { type AddressInfo, type Socket, createServer as createSocketServer } from 'node:net';
 import { handleCountTokens, handleMessages, renderAnthropicError } from './anthropic.ts';
+import { BatchEmulator, type BatchTiming, DEFAULT_BATCH_TIMING } from './batch-core.ts';
+import { matchBatchRoute } from './batch-routes.ts';
 import { handleConverse, handleInvoke, renderBedrockError } from './bedrock.ts';
 import { type EmulatorClock, createClock } from './clock.ts';
 import {
@@ -23,6 +25,7 @@ import { handleEmbeddings, handleListModels, handleRetrieveModel, renderOpenAIEr
 import { handleChatCompletions } from './openai-chat.ts';
 import { handleResponses } from './openai-responses.ts';
 import { BreakpointCache, PrefixCache } from './prompt-cache.ts';
+import { ObjectStore } from './s3.ts';
 import { NO_SCENARIO, RefusalMemory, SCENARIO_HEADER, readScenario } from './scenarios.ts';
 
 /**
@@ -32,6 +35,7 @@ import { NO_SCENARIO, RefusalMemory, SCENARIO_HEADER, readScenario } from './sce
  */
 
 export type { EmulatorClock } from './clock.ts';
+export type { BatchTiming } from './batch-core.ts';
 export { REASONING_TOKENS_HEADER, REPLY_TOKENS_HEADER } from './context.ts';
 export { SCENARIO_HEADER, SCENARIO_NAMES, SLOW_STREAM_INTERVAL_MS } from './scenarios.ts';
 
@@ -47,6 +51,12 @@ export interface EmulatorOptions {
   replyTokens?: number;
   /** Fixed latency before every provider response. Default 0. */
   latencyMs?: number;
+  /** How long batches spend validating, in progress and finalizing, on the emulator clock. */
+  batchTiming?: Partial<BatchTiming>;
+  /** Bedrock's minimum records per batch inference job. Default 100, as on AWS. */
+  bedrockMinRecords?: number;
+  /** Count submissions per batch line id (`batchSubmissions`), for tests of no double submission. */
+  recordBatchSubmissions?: boolean;
 }
 
 export interface RunningEmulator {
@@ -61,6 +71,8 @@ export interface RunningEmulator {
   readonly abortedRequests: number;
   /** Same as POST /emulator/reset: forgets prompt caches and emu-429-then-ok history. */
   reset(): void;
+  /** Batch line id -> times it was part of a created batch (with `recordBatchSubmissions`). */
+  readonly batchSubmissions: ReadonlyMap<string, number>;
 }
 
 type Handler = (context: RequestContext) => Promise<void>;
@@ -69,6 +81,8 @@ interface Route {
   handle: Handler;
   render: ErrorRenderer;
   pathModel?: string;
+  /** 'raw': the body is not JSON (file uploads, S3 objects); handlers read `context.rawBody`. */
+  body?: 'json' | 'raw';
 }
 
 const BEDROCK_PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
@@ -149,6 +163,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   };
   const refusals = new RefusalMemory();
+  const batch = new BatchEmulator({
+    state,
+    clock,
+    timing: { ...DEFAULT_BATCH_TIMING, ...options.batchTiming },
+    replyTokens: state.defaultReplyTokens,
+    bedrockMinRecords: options.bedrockMinRecords ?? 100,
+    recordSubmissions: options.recordBatchSubmissions ?? false,
+  });
+  const objects = new ObjectStore(batch.directory);
   const counters = { requests: 0, aborted: 0 };
   const reset = () => {
     state.prefixCache.clear();
@@ -191,7 +214,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     response: EmulatorResponse,
     breakConnection: () => void,
   ): Promise<void> {
-    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const [path = '/', query = ''] = (request.url ?? '/').split('?');
     if (path.startsWith('/emulator/')) return control(request, response, path);
 
     counters.requests += 1;
@@ -204,7 +227,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (!brokenOnPurpose) counters.aborted += 1;
     });
 
-    const route = matchRoute(request.method ?? 'GET', path);
+    const route: Route | undefined =
+      matchBatchRoute(request, path, new URLSearchParams(query), batch, objects) ?? matchRoute(request.method ?? 'GET', path);
     const context: RequestContext = {
       request,
       response,
@@ -229,7 +253,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (route === undefined) {
         throw new EmulatorError('not_found', `No emulated route for ${request.method ?? 'GET'} ${path}`);
       }
-      context.body = parseBody(raw);
+      context.rawBody = raw;
+      if (route.body !== 'raw') context.body = parseBody(raw);
       const model = route.pathModel ?? (typeof context.body['model'] === 'string' ? context.body['model'] : undefined);
       context.scenario = readScenario([model, headerText(request, SCENARIO_HEADER)]);
       context.latencyMs += context.scenario.latencyMs;
@@ -303,9 +328,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return counters.aborted;
     },
     reset,
+    batchSubmissions: batch.submissions,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        front.close((error) => (error === undefined ? resolve() : reject(error)));
+        front.close((error) => {
+          batch.close();
+          if (error === undefined) resolve();
+          else reject(error);
+        });
         for (const socket of sockets) socket.destroy();
       }),
   };
