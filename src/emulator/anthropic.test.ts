@@ -185,6 +185,27 @@ describe('prompt caching', () => {
     assert.equal(second.usage.cache_creation_input_tokens, countTokens('Sure') + countTokens('More'));
   });
 
+  test('a string content and the same text as a marked block are one prefix', async () => {
+    const question = textOfTokens(1300, 'Shorthand');
+    const marked = await client.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: [{ type: 'text', text: question, cache_control: { type: 'ephemeral' } }] }],
+    });
+    assert.equal(marked.usage.cache_creation_input_tokens, 1300);
+    // The next turn sends the earlier message back as a plain string, as clients do.
+    const next = await client.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 5,
+      messages: [
+        { role: 'user', content: question },
+        { role: 'assistant', content: 'Noted' },
+        { role: 'user', content: [{ type: 'text', text: 'And then?', cache_control: { type: 'ephemeral' } }] },
+      ],
+    });
+    assert.equal(next.usage.cache_read_input_tokens, 1300);
+  });
+
   test('invalid breakpoints are 400s: five of them, or 1h after 5m', async () => {
     const tiny = (ttl: '5m' | '1h') => ({ type: 'text' as const, text: 'x', cache_control: { type: 'ephemeral' as const, ttl } });
     const isBadRequest = (error: unknown) => error instanceof Anthropic.BadRequestError;

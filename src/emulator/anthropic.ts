@@ -66,9 +66,12 @@ function promptBlock(section: string, value: unknown): PromptBlock {
     return { identity: `${section}\u0001${text}`, tokens: countTokens(text) };
   }
   const { cache_control: marker, ...rest } = value;
-  const text = rest['type'] === 'text' && typeof rest['text'] === 'string' ? rest['text'] : JSON.stringify(rest);
+  const plainText = rest['type'] === 'text' && typeof rest['text'] === 'string' ? rest['text'] : undefined;
+  const text = plainText ?? JSON.stringify(rest);
   const ttl = cacheTtl(marker);
-  const block: PromptBlock = { identity: `${section}\u0001${JSON.stringify(rest)}`, tokens: countTokens(text) };
+  // A string content is shorthand for one text block: both are the same prompt, so the same prefix.
+  const identity = plainText !== undefined && Object.keys(rest).length === 2 ? `${section}\u0001${plainText}` : `${section}\u0001${JSON.stringify(rest)}`;
+  const block: PromptBlock = { identity, tokens: countTokens(text) };
   if (ttl !== undefined) block.breakpoint = ttl;
   return block;
 }
