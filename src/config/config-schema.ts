@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { promptCacheConfigSchema } from './prompt-cache-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -48,6 +49,8 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   prices: z.strictObject({ overrides: z.array(priceOverride).default([]) }).default({ overrides: [] }),
+  /** Cache breakpoints planned from reuse evidence, per feature (README "Prompt-cache planner"). Off by default. */
+  promptCache: promptCacheConfigSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,10 +1,12 @@
 import type { Config } from '../config/config-schema.ts';
+import { promptCacheEnabled } from '../config/prompt-cache-config.ts';
 import type { Pricer } from '../pricing/pricer.ts';
 import { createAttributionStage } from './attribution/attribution-stage.ts';
 import { compose } from './compose.ts';
 import type { CallContext } from './context.ts';
 import { createForwardStage } from './forward/forward-stage.ts';
 import type { UpstreamClient } from './forward/upstream-client.ts';
+import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
 import type { Stage } from './stage.ts';
 
@@ -15,6 +17,8 @@ export interface PipelineDependencies {
   upstream: UpstreamClient;
   /** Folder beside the ledger where stages persist what they learn (statistics, caches). */
   dataDir: string;
+  /** Epoch ms for stages that learn from timing (prompt-cache reuse intervals); Date.now unless a benchmark drives time. */
+  clock?: () => number;
 }
 
 /**
@@ -30,7 +34,17 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     // response cache (exact, then semantic)
     // routing and cascades
     // output policy and context trimming
-    // prompt-cache planner
+    // prompt-cache planner: absent unless some feature's mode is observe or auto
+    ...(promptCacheEnabled(dependencies.config.promptCache)
+      ? [
+          createPromptCacheStage({
+            config: dependencies.config.promptCache,
+            pricer: dependencies.pricer,
+            dataDir: dependencies.dataDir,
+            ...(dependencies.clock ? { now: dependencies.clock } : {}),
+          }),
+        ]
+      : []),
     createForwardStage(dependencies.upstream),
   ];
 }

@@ -30,6 +30,8 @@ export interface StartGatewayOptions {
   host?: string;
   ledgerPath?: string;
   log?: (line: string) => void;
+  /** Epoch ms for stages that learn from timing; a benchmark passes the emulator's clock. */
+  clock?: () => number;
 }
 
 export function createAdapters(loaded: LoadedConfig): Adapters {
@@ -55,7 +57,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
   const upstream = new UpstreamClient();
-  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath) });
+  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath), ...(options.clock ? { clock: options.clock } : {}) });
   const server = createGatewayServer({
     adapters: createAdapters(options.loaded),
     pipeline,
