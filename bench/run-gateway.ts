@@ -31,6 +31,7 @@ function countingLedger(): Ledger {
     },
     report: refuse,
     unpricedModels: refuse,
+    outputStatistics: refuse,
     get: refuse,
     count: async () => rows,
     close: async () => {},

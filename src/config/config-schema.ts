@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CONTEXT_TRIM_DEFAULTS, contextTrimConfigSchema } from './context-trim-config.ts';
+import { OUTPUT_POLICY_DEFAULTS, outputPolicyConfigSchema } from './output-policy-config.ts';
 import { promptCacheConfigSchema } from './prompt-cache-config.ts';
 
 const priceOverride = z.strictObject({
@@ -49,6 +51,10 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   prices: z.strictObject({ overrides: z.array(priceOverride).default([]) }).default({ overrides: [] }),
+  /** Per-feature output caps, reasoning clamps and JSON schemas (README "Output policy"). */
+  outputPolicy: outputPolicyConfigSchema.default(OUTPUT_POLICY_DEFAULTS),
+  /** Reranking and trimming of retrieved documents marked by the client (README "Context trimming"). */
+  contextTrim: contextTrimConfigSchema.default(CONTEXT_TRIM_DEFAULTS),
   /** Cache breakpoints planned from reuse evidence, per feature (README "Prompt-cache planner"). Off by default. */
   promptCache: promptCacheConfigSchema,
 });

@@ -43,4 +43,8 @@ export interface UsageEvent {
   batchId?: string;
   /** What each lever did; `baselineCost` = `cost` + the sum of their savings. */
   levers?: LeverEffect[];
+  /** The output cap (max_tokens or its provider's equivalent) the client sent; absent when it sent none. */
+  maxTokensRequested?: number;
+  /** The output cap sent upstream, after any output policy; absent when none was sent. */
+  maxTokensSent?: number;
 }

@@ -1,6 +1,7 @@
 import type { Picodollars } from '../core/money.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import type { LedgerAnalytics } from './analytics.ts';
+import type { OutputStatisticsQuery, OutputStatisticsRow } from './output-statistics.ts';
 
 /**
  * Where every call's usage and cost is kept. Backends (DuckDB, later Postgres) must pass the
@@ -21,6 +22,8 @@ export interface Ledger extends LedgerAnalytics {
    * usage fields undefined vs 0 preserved), in the order asked; unknown ids are left out.
    */
   get(requestIds: readonly string[]): Promise<UsageEvent[]>;
+  /** Per feature and model: answer and reasoning percentiles, caps, truncations, a simulated learned cap. */
+  outputStatistics(query?: OutputStatisticsQuery): Promise<OutputStatisticsRow[]>;
   count(): Promise<number>;
   close(): Promise<void>;
 }

@@ -69,6 +69,8 @@ function findProblems(event: UsageEvent): string[] {
     ['usage.output.total', output.total],
     ['usage.output.text', output.text],
     ['usage.output.reasoning', output.reasoning],
+    ['maxTokensRequested', event.maxTokensRequested],
+    ['maxTokensSent', event.maxTokensSent],
   ];
   for (const [name, value] of tokenFields) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) problems.push(`${name} ${value} is not a token count`);

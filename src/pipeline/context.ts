@@ -56,4 +56,9 @@ export interface CallContext {
   /** What each lever stage did to this call; the record-usage stage turns them into the baseline. */
   levers: LeverEffect[];
   event: UsageEvent | undefined;
+  /**
+   * The output cap the client asked for and the one sent upstream, set by the output-policy stage
+   * for calls that have one; record-usage puts both on the ledger row.
+   */
+  outputCap?: { requested: number | undefined; sent: number | undefined };
 }

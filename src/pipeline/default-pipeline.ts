@@ -4,7 +4,9 @@ import type { Pricer } from '../pricing/pricer.ts';
 import { createAttributionStage } from './attribution/attribution-stage.ts';
 import { compose } from './compose.ts';
 import type { CallContext } from './context.ts';
+import { createContextTrimStage } from './context-trim/context-trim-stage.ts';
 import { createForwardStage } from './forward/forward-stage.ts';
+import { createOutputPolicyStage } from './output-policy/output-policy-stage.ts';
 import type { UpstreamClient } from './forward/upstream-client.ts';
 import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
@@ -19,6 +21,12 @@ export interface PipelineDependencies {
   dataDir: string;
   /** Epoch ms for stages that learn from timing (prompt-cache reuse intervals); Date.now unless a benchmark drives time. */
   clock?: () => number;
+  /** Operator-facing lines (alerts such as the output policy's truncation guard); default stderr. */
+  log?: (line: string) => void;
+}
+
+function logOption(dependencies: PipelineDependencies): { log?: (line: string) => void } {
+  return dependencies.log ? { log: dependencies.log } : {};
 }
 
 /**
@@ -33,7 +41,13 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
     // response cache (exact, then semantic)
     // routing and cascades
-    // output policy and context trimming
+    createContextTrimStage({ config: dependencies.config.contextTrim, pricer: dependencies.pricer, ...logOption(dependencies) }),
+    createOutputPolicyStage({
+      config: dependencies.config.outputPolicy,
+      pricer: dependencies.pricer,
+      dataDir: dependencies.dataDir,
+      ...logOption(dependencies),
+    }),
     // prompt-cache planner: absent unless some feature's mode is observe or auto
     ...(promptCacheEnabled(dependencies.config.promptCache)
       ? [

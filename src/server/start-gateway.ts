@@ -57,7 +57,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
   const upstream = new UpstreamClient();
-  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath), ...(options.clock ? { clock: options.clock } : {}) });
+  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   const server = createGatewayServer({
     adapters: createAdapters(options.loaded),
     pipeline,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { describeLedgerAnalyticsConformance } from '../ledger-analytics-conformance.ts';
 import { describeLedgerConformance } from '../ledger-conformance.ts';
+import { describeOutputStatisticsConformance } from '../ledger-output-statistics-conformance.ts';
 import { openDuckDbLedger } from './duckdb-ledger.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'costgate-duckdb-ledger-'));
@@ -14,3 +15,5 @@ describeLedgerConformance('DuckDB, opened per operation', () => openDuckDbLedger
 describeLedgerConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
 describeLedgerAnalyticsConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
 describeLedgerAnalyticsConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
+describeOutputStatisticsConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
+describeOutputStatisticsConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { UsageEvent } from '../../core/usage-event.ts';
 import type { Ledger, ReportQuery, ReportRow, TimeRange, UnpricedModel } from '../ledger.ts';
+import type { OutputStatisticsQuery, OutputStatisticsRow } from '../output-statistics.ts';
 import { prepareUsageEvents } from '../prepare-usage-events.ts';
 import { createDuckDbAnalytics } from './duckdb-analytics.ts';
 import { EVENT_SELECT_LIST, insertEvents, readEvent } from './event-rows.ts';
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts';
 import { holdDatabase, withDatabase, type AccessMode, type OpenOptions } from './open-database.ts';
+import { outputStatisticsSql, readOutputStatisticsRow } from './output-statistics-sql.ts';
 import { reportSql, unpricedModelsSql, type SqlQuery } from './report-sql.ts';
 
 export { LedgerLockedError } from './open-database.ts';
@@ -122,6 +124,12 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
       });
       const byId = new Map(found.map((event) => [event.requestId, event]));
       return unique.flatMap((requestId) => byId.get(requestId) ?? []);
+    },
+
+    async outputStatistics(query: OutputStatisticsQuery = {}): Promise<OutputStatisticsRow[]> {
+      const sql = outputStatisticsSql(query);
+      const result = await operation('read', (connection) => rows(sql, connection));
+      return result.map(readOutputStatisticsRow);
     },
 
     async count(): Promise<number> {

@@ -66,6 +66,8 @@ const COLUMNS: readonly Column[] = [
   { name: 'levers', append: (appender, { leversJson }) => appendText(appender, leversJson) },
   { name: 'cache_write_premium_picousd', append: (appender, { event }) => appendMoney(appender, event.cacheWritePremium) },
   { name: 'cache_read_saving_picousd', append: (appender, { event }) => appendMoney(appender, event.cacheReadSaving) },
+  { name: 'max_tokens_requested', append: (appender, { event }) => appendCount(appender, event.maxTokensRequested) },
+  { name: 'max_tokens_sent', append: (appender, { event }) => appendCount(appender, event.maxTokensSent) },
 ];
 
 const COLUMN_LIST = COLUMNS.map(({ name }) => name).join(', ');
@@ -169,6 +171,10 @@ export function readEvent(row: RowObject): UsageEvent {
   const cacheReadSaving = optionalBigInt(row, 'cache_read_saving_picousd');
   if (cacheWritePremium !== undefined) event.cacheWritePremium = cacheWritePremium;
   if (cacheReadSaving !== undefined) event.cacheReadSaving = cacheReadSaving;
+  const maxTokensRequested = optionalNumber(row, 'max_tokens_requested');
+  const maxTokensSent = optionalNumber(row, 'max_tokens_sent');
+  if (maxTokensRequested !== undefined) event.maxTokensRequested = maxTokensRequested;
+  if (maxTokensSent !== undefined) event.maxTokensSent = maxTokensSent;
   const levers = optionalString(row, 'levers');
   if (levers !== undefined) event.levers = leversFromJson(levers);
   return event;

@@ -72,6 +72,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE usage_events ADD COLUMN cache_read_saving_picousd BIGINT',
     ],
   },
+  {
+    version: 5,
+    name: 'add output caps: max tokens requested by the client and sent upstream',
+    statements: [
+      'ALTER TABLE usage_events ADD COLUMN max_tokens_requested BIGINT',
+      'ALTER TABLE usage_events ADD COLUMN max_tokens_sent BIGINT',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

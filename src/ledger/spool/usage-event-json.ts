@@ -93,6 +93,10 @@ export function usageEventFromJson(line: string): UsageEvent {
     const value = money(source[key], key);
     if (value !== undefined) event[key] = value;
   }
+  for (const key of ['maxTokensRequested', 'maxTokensSent'] as const) {
+    const value = optional<number>(source[key], 'number', key);
+    if (value !== undefined) event[key] = value;
+  }
   if (Array.isArray(source['levers'])) {
     event.levers = source['levers'].map((item: unknown, index) => {
       const effect = object(item, `levers[${index}]`);

@@ -39,6 +39,9 @@ export function createFakeLedger(options: { fail?: (call: number) => boolean } =
     async unpricedModels() {
       throw new Error('the fake ledger does not report');
     },
+    async outputStatistics() {
+      throw new Error('the fake ledger does not report');
+    },
     ...analyticsUnsupported('the fake ledger does not report'),
     async close() {},
   };

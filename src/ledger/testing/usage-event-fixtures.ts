@@ -53,6 +53,8 @@ export function fullUsageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent 
     batchId: 'batch-42',
     cacheWritePremium: 4_500_000_000n,
     cacheReadSaving: 10_800_000_000n,
+    maxTokensRequested: 4096,
+    maxTokensSent: 1200,
     levers: [
       { lever: 'prompt_cache', saving: 864_197_532_087n, estimated: false, detail: { ttl: '1h', breakpoints: 2 } },
       { lever: 'output_policy', saving: -1n, estimated: true },

@@ -1,0 +1,114 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { OutputStatisticsQuery, OutputStatisticsRow, TokenPercentiles } from '../output-statistics.ts';
+import { filterConditions, MODEL, timeConditions, where, type SqlQuery } from './report-sql.ts';
+
+const LENGTH_STOPS = "('length', 'max_tokens', 'max_output_tokens')";
+
+function setting(value: number | undefined, fallback: number, name: string, valid: (value: number) => boolean): number {
+  const chosen = value ?? fallback;
+  if (!Number.isFinite(chosen) || !valid(chosen)) throw new RangeError(`${name} is out of range: ${chosen}`);
+  return chosen;
+}
+
+/**
+ * One pass groups the calls and takes percentiles in the database; a second joins each call to
+ * its group's simulated cap to add up what that cap would have cut.
+ */
+export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
+  const values: Record<string, DuckDBValue> = {
+    percentile: setting(query.percentile, 0.99, 'percentile', (value) => value > 0 && value < 1),
+    headroom: setting(query.headroom, 1.25, 'headroom', (value) => value >= 1),
+    floor: BigInt(setting(query.floor, 256, 'floor', (value) => Number.isInteger(value) && value >= 0)),
+  };
+  const filter = where([
+    ...timeConditions(query, values),
+    ...filterConditions(query.filter, values),
+    'status BETWEEN 200 AND 299',
+    'output_total IS NOT NULL',
+    "endpoint <> 'embeddings'",
+    `coalesce(${MODEL}, '') NOT ILIKE '%embed%'`,
+  ]);
+  const sql = `
+    WITH calls AS (
+      SELECT feature, provider, ${MODEL} AS model, input_total, output_total, output_reasoning,
+        coalesce(output_text, greatest(output_total - coalesce(output_reasoning, 0), 0)) AS visible,
+        max_tokens_requested, stop_reason, cost_picousd, levers
+      FROM usage_events ${filter}
+    ), groups AS (
+      SELECT feature, provider, model,
+        count(*) AS requests,
+        coalesce(sum(input_total), 0) AS input_tokens,
+        coalesce(sum(output_total), 0) AS output_tokens,
+        coalesce(sum(output_reasoning), 0) AS reasoning_tokens,
+        count(output_reasoning) AS reasoning_reported,
+        quantile_disc(visible, [0.5, 0.95, 0.99]) AS visible_q,
+        max(visible) AS visible_max,
+        quantile_disc(output_reasoning, [0.5, 0.95, 0.99]) AS reasoning_q,
+        max(output_reasoning) AS reasoning_max,
+        quantile_disc(max_tokens_requested, 0.5) AS requested_p50,
+        max(max_tokens_requested) AS requested_max,
+        count(*) FILTER (WHERE max_tokens_requested IS NULL) AS requested_unset,
+        count(*) FILTER (WHERE stop_reason IN ${LENGTH_STOPS}) AS truncated,
+        greatest($floor::BIGINT, ceil(quantile_cont(visible, $percentile::DOUBLE) * $headroom::DOUBLE)::BIGINT) AS learned_cap,
+        coalesce(sum(cost_picousd), 0)::HUGEINT AS cost
+      FROM calls GROUP BY ALL
+    ), effects AS (
+      SELECT feature, provider, model,
+        unnest(from_json(levers, '[{"lever":"VARCHAR","saving":"VARCHAR","detail":"JSON"}]')) AS effect
+      FROM calls WHERE levers IS NOT NULL
+    ), policy AS (
+      SELECT feature, provider, model,
+        count(*) AS policy_calls,
+        coalesce(sum(effect.saving::HUGEINT), 0)::HUGEINT AS policy_saving,
+        count(*) FILTER (WHERE json_extract(effect.detail, '$.truncationGuard') IS NOT NULL) AS guard_raises
+      FROM effects WHERE effect.lever = 'output_policy' GROUP BY ALL
+    ), above AS (
+      SELECT g.feature, g.provider, g.model,
+        coalesce(sum(greatest(c.visible - g.learned_cap, 0)), 0) AS tokens_above,
+        count(*) FILTER (WHERE c.visible > g.learned_cap) AS calls_above
+      FROM groups g JOIN calls c
+        ON c.feature IS NOT DISTINCT FROM g.feature AND c.provider = g.provider AND c.model IS NOT DISTINCT FROM g.model
+      GROUP BY ALL
+    )
+    SELECT g.*, a.tokens_above, a.calls_above,
+      coalesce(p.policy_calls, 0) AS policy_calls, coalesce(p.policy_saving, 0)::HUGEINT AS policy_saving,
+      coalesce(p.guard_raises, 0) AS guard_raises
+    FROM groups g
+    JOIN above a ON a.feature IS NOT DISTINCT FROM g.feature AND a.provider = g.provider AND a.model IS NOT DISTINCT FROM g.model
+    LEFT JOIN policy p ON p.feature IS NOT DISTINCT FROM g.feature AND p.provider = g.provider AND p.model IS NOT DISTINCT FROM g.model
+    ORDER BY g.output_tokens DESC, g.feature ASC NULLS LAST, g.provider, g.model ASC NULLS LAST`;
+  return { sql, values };
+}
+
+function percentiles(list: unknown, max: unknown): TokenPercentiles | null {
+  if (!Array.isArray(list) || list[0] === null || list[0] === undefined) return null;
+  const [p50, p95, p99] = list.map(Number);
+  return { p50: p50 ?? 0, p95: p95 ?? 0, p99: p99 ?? 0, max: Number(max ?? 0) };
+}
+
+export function readOutputStatisticsRow(row: Record<string, unknown>): OutputStatisticsRow {
+  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  const requestedP50 = row['requested_p50'];
+  return {
+    feature: text(row['feature']),
+    provider: String(row['provider']),
+    model: text(row['model']),
+    requests: Number(row['requests']),
+    inputTokens: Number(row['input_tokens']),
+    outputTokens: Number(row['output_tokens']),
+    reasoningTokens: Number(row['reasoning_tokens']),
+    reasoningReported: Number(row['reasoning_reported']),
+    visible: percentiles(row['visible_q'], row['visible_max']) ?? { p50: 0, p95: 0, p99: 0, max: 0 },
+    reasoning: Number(row['reasoning_reported']) > 0 ? percentiles(row['reasoning_q'], row['reasoning_max']) : null,
+    maxTokensRequested: requestedP50 === null || requestedP50 === undefined ? null : { p50: Number(requestedP50), max: Number(row['requested_max']) },
+    maxTokensUnset: Number(row['requested_unset']),
+    truncated: Number(row['truncated']),
+    learnedCap: Number(row['learned_cap']),
+    tokensAboveLearnedCap: Number(row['tokens_above']),
+    callsAboveLearnedCap: Number(row['calls_above']),
+    cost: BigInt(row['cost'] as bigint),
+    outputPolicyCalls: Number(row['policy_calls']),
+    outputPolicySaving: BigInt(row['policy_saving'] as bigint),
+    guardRaises: Number(row['guard_raises']),
+  };
+}

@@ -1,0 +1,61 @@
+import type { Picodollars } from '../core/money.ts';
+import type { ReportFilter, TimeRange } from './ledger.ts';
+
+/**
+ * Per-feature output statistics for `costgate audit output`, computed in the database. Rows are
+ * successful calls that produce output (embeddings are left out), grouped by feature, provider
+ * and model (served, else requested).
+ */
+export interface OutputStatisticsQuery extends TimeRange {
+  filter?: ReportFilter;
+  /** The learned cap to simulate: this percentile of answer lengths... (default 0.99) */
+  percentile?: number;
+  /** ...times this headroom (default 1.25)... */
+  headroom?: number;
+  /** ...and never below this floor (default 256). */
+  floor?: number;
+}
+
+export interface TokenPercentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface OutputStatisticsRow {
+  feature: string | null;
+  provider: string;
+  model: string | null;
+  requests: number;
+  inputTokens: number;
+  /** All output, reasoning included. */
+  outputTokens: number;
+  /** Sum of reported reasoning tokens (0 when none were reported). */
+  reasoningTokens: number;
+  /** Calls whose provider reported reasoning apart from the answer. */
+  reasoningReported: number;
+  /** Answer tokens: output minus reasoning (all output when reasoning is not reported). */
+  visible: TokenPercentiles;
+  /** Null when no call reported reasoning. */
+  reasoning: TokenPercentiles | null;
+  /** The cap clients sent: median and largest; null when none did. */
+  maxTokensRequested: { p50: number; max: number } | null;
+  /** Calls sent with no cap at all (OpenAI and Bedrock then allow the model's maximum). */
+  maxTokensUnset: number;
+  /** Calls that stopped at their output cap (length / max_tokens / max_output_tokens). */
+  truncated: number;
+  /** The simulated learned cap on answers: max(floor, ceil(percentile x headroom)). */
+  learnedCap: number;
+  /** Answer tokens beyond that cap, summed: what it would have cut. */
+  tokensAboveLearnedCap: number;
+  /** Calls whose answer went beyond it: what it would have truncated. */
+  callsAboveLearnedCap: number;
+  /** Sum over priced rows. */
+  cost: Picodollars;
+  /** Output-policy lever rows and their recorded saving. */
+  outputPolicyCalls: number;
+  outputPolicySaving: Picodollars;
+  /** Calls on which the truncation guard raised the feature's cap. */
+  guardRaises: number;
+}
