@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
 import type { Ledger, ReportQuery, ReportRow, UnpricedModel } from '../ledger/ledger.ts';
+import type { OutputStatisticsQuery, OutputStatisticsRow } from '../ledger/output-statistics.ts';
+import { outputStatisticsSearch } from '../server/admin-routes.ts';
 import { holderMarkerPath } from '../server/start-gateway.ts';
 import { CliError } from './cli-error.ts';
 
-export type LedgerReader = Pick<Ledger, 'report' | 'unpricedModels' | 'close'>;
+export type LedgerReader = Pick<Ledger, 'report' | 'unpricedModels' | 'outputStatistics' | 'close'>;
 
 function alive(pid: number): boolean {
   try {
@@ -40,6 +42,12 @@ function remoteReader(url: string): LedgerReader {
       }));
     },
     unpricedModels: () => get<UnpricedModel[]>('unpriced', new URLSearchParams()),
+    async outputStatistics(query: OutputStatisticsQuery = {}): Promise<OutputStatisticsRow[]> {
+      const search = outputStatisticsSearch(query);
+      type Money = 'cost' | 'outputPolicySaving';
+      const rows = await get<Array<Omit<OutputStatisticsRow, Money> & Record<Money, string>>>('output-statistics', search);
+      return rows.map((row) => ({ ...row, cost: BigInt(row.cost), outputPolicySaving: BigInt(row.outputPolicySaving) }));
+    },
     async close() {},
   };
 }

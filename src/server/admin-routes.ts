@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GROUP_BY_VALUES, type GroupBy, type Ledger, type ReportQuery } from '../ledger/ledger.ts';
+import type { OutputStatisticsQuery } from '../ledger/output-statistics.ts';
 import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
 
 export const ADMIN_PREFIX = '/costgate/admin/';
@@ -43,6 +44,31 @@ export function reportQueryFromSearch(search: URLSearchParams): ReportQuery {
   return query;
 }
 
+const OUTPUT_STATISTICS_NUMBERS = ['from', 'to', 'percentile', 'headroom', 'floor'] as const;
+
+/** `costgate audit output`'s query as admin API parameters (the inverse of outputStatisticsQueryFromSearch). */
+export function outputStatisticsSearch(query: OutputStatisticsQuery): URLSearchParams {
+  const search = new URLSearchParams();
+  for (const key of OUTPUT_STATISTICS_NUMBERS) if (query[key] !== undefined) search.set(key, String(query[key]));
+  for (const [key, value] of Object.entries(query.filter ?? {})) if (value) search.set(key, value);
+  return search;
+}
+
+export function outputStatisticsQueryFromSearch(search: URLSearchParams): OutputStatisticsQuery {
+  const query: OutputStatisticsQuery = { filter: {} };
+  for (const key of OUTPUT_STATISTICS_NUMBERS) {
+    const value = number(search.get(key));
+    if (value === undefined) continue;
+    if (!Number.isFinite(value)) throw new Error(`${key} must be a number`);
+    query[key] = value;
+  }
+  for (const key of ['feature', 'customer', 'provider', 'model'] as const) {
+    const value = search.get(key);
+    if (value && query.filter) query.filter[key] = value;
+  }
+  return query;
+}
+
 /**
  * The admin API reads the gateway's own ledger. It is how other processes (the CLI, a dashboard)
  * read a ledger file the gateway holds open. When COSTGATE_ADMIN_KEY is set, it is required.
@@ -57,6 +83,9 @@ export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined) 
       switch (url.pathname.slice(ADMIN_PREFIX.length)) {
         case 'report':
           send(response, 200, await ledger.report(reportQueryFromSearch(url.searchParams)));
+          return;
+        case 'output-statistics':
+          send(response, 200, await ledger.outputStatistics(outputStatisticsQueryFromSearch(url.searchParams)));
           return;
         case 'unpriced':
           send(response, 200, await ledger.unpricedModels());
