@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONTEXT_TRIM_DEFAULTS, contextTrimConfigSchema } from './context-trim-config.ts';
 import { OUTPUT_POLICY_DEFAULTS, outputPolicyConfigSchema } from './output-policy-config.ts';
 import { promptCacheConfigSchema } from './prompt-cache-config.ts';
+import { responseCacheConfigSchema } from './response-cache-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -51,6 +52,8 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   prices: z.strictObject({ overrides: z.array(priceOverride).default([]) }).default({ overrides: [] }),
+  /** Exact and semantic response cache, per feature (README "Response cache"). Off by default. */
+  responseCache: responseCacheConfigSchema,
   /** Per-feature output caps, reasoning clamps and JSON schemas (README "Output policy"). */
   outputPolicy: outputPolicyConfigSchema.default(OUTPUT_POLICY_DEFAULTS),
   /** Reranking and trimming of retrieved documents marked by the client (README "Context trimming"). */

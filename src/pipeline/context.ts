@@ -3,6 +3,7 @@ import type { LeverEffect } from '../core/lever.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import type { CostResult } from '../pricing/pricer.ts';
 import type { ParsedCall, ProviderAdapter, ResponseFacts } from '../providers/provider.ts';
+import type { CacheStatus, ResponseCacheCall } from './response-cache/response-cache.ts';
 
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -56,6 +57,10 @@ export interface CallContext {
   /** What each lever stage did to this call; the record-usage stage turns them into the baseline. */
   levers: LeverEffect[];
   event: UsageEvent | undefined;
+  /** How the response cache met this call (miss, exact or semantic hit, shadow, bypass); absent when the cache is off. */
+  cacheStatus?: CacheStatus;
+  /** The response cache's key, policy and recorder for this call, shared by the exact and semantic stages. */
+  responseCache?: ResponseCacheCall;
   /**
    * The output cap the client asked for and the one sent upstream, set by the output-policy stage
    * for calls that have one; record-usage puts both on the ledger row.

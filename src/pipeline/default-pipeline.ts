@@ -1,6 +1,8 @@
 import type { Config } from '../config/config-schema.ts';
 import { promptCacheEnabled } from '../config/prompt-cache-config.ts';
+import type { ProviderId } from '../core/provider-id.ts';
 import type { Pricer } from '../pricing/pricer.ts';
+import type { ProviderAdapter } from '../providers/provider.ts';
 import { createAttributionStage } from './attribution/attribution-stage.ts';
 import { compose } from './compose.ts';
 import type { CallContext } from './context.ts';
@@ -10,6 +12,7 @@ import { createOutputPolicyStage } from './output-policy/output-policy-stage.ts'
 import type { UpstreamClient } from './forward/upstream-client.ts';
 import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
+import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
 import type { Stage } from './stage.ts';
 
 export interface PipelineDependencies {
@@ -19,10 +22,14 @@ export interface PipelineDependencies {
   upstream: UpstreamClient;
   /** Folder beside the ledger where stages persist what they learn (statistics, caches). */
   dataDir: string;
-  /** Epoch ms for stages that learn from timing (prompt-cache reuse intervals); Date.now unless a benchmark drives time. */
-  clock?: () => number;
   /** Operator-facing lines (alerts such as the output policy's truncation guard); default stderr. */
   log?: (line: string) => void;
+  /** Epoch ms for stages that learn from timing (prompt-cache reuse intervals); Date.now unless a benchmark drives time. */
+  clock?: () => number;
+  /** The gateway's provider adapters, for stages that call a provider themselves (the semantic cache's embedder). */
+  adapters?: Partial<Record<ProviderId, ProviderAdapter>>;
+  /** Stages that hold state push a function here; the gateway runs them on shutdown (flush, snapshot). */
+  closers?: Array<() => Promise<void>>;
 }
 
 function logOption(dependencies: PipelineDependencies): { log?: (line: string) => void } {
@@ -39,7 +46,8 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
   return [
     createAttributionStage(),
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
-    // response cache (exact, then semantic)
+    // response cache (exact, then semantic): absent unless some feature's policy turns it on
+    ...createResponseCacheStages(dependencies),
     // routing and cascades
     createContextTrimStage({ config: dependencies.config.contextTrim, pricer: dependencies.pricer, ...logOption(dependencies) }),
     createOutputPolicyStage({

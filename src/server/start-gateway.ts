@@ -57,9 +57,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
   const upstream = new UpstreamClient();
-  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  const adapters = createAdapters(options.loaded);
+  // Stages with state (the response cache) register their flush-and-snapshot here.
+  const closers: Array<() => Promise<void>> = [];
+  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath), adapters, closers, ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   const server = createGatewayServer({
-    adapters: createAdapters(options.loaded),
+    adapters,
     pipeline,
     maxBodyBytes: config.server.maxBodyBytes,
     admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY),
@@ -76,6 +79,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     pricer,
     async close() {
       await server.close();
+      for (const close of closers) await close();
       await upstream.close();
       await recorder.close();
       await ledger.close();

@@ -53,6 +53,7 @@ export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEven
     priceVersion,
   };
   if (levers.length > 0) event.levers = levers;
+  if (context.cacheStatus !== undefined) event.cacheStatus = context.cacheStatus;
   if (context.outputCap?.requested !== undefined) event.maxTokensRequested = context.outputCap.requested;
   if (context.outputCap?.sent !== undefined) event.maxTokensSent = context.outputCap.sent;
   if (cache) {
