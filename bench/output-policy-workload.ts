@@ -1,0 +1,80 @@
+/**
+ * The workload for bench/output-policy.ts: five features with heavy-tailed answer lengths (log-normal,
+ * plus rare runaway outputs that loop until a cap stops them) and, where a feature uses a thinking or
+ * reasoning model, a log-normal reasoning length. Each call's natural lengths go to the emulator in
+ * its x-emulator-* headers; the same seed gives the same calls in both runs.
+ */
+
+export type FeatureName = 'chat' | 'classify' | 'extract' | 'summarize' | 'agent';
+
+export interface FeatureSpec {
+  name: FeatureName;
+  provider: 'openai' | 'anthropic' | 'bedrock';
+  model: string;
+  /** What the client sends as its own cap (undefined: none, the model maximum). */
+  clientMaxTokens: number | undefined;
+  answerMedian: number;
+  answerSigma: number;
+  /** Share of calls that run away (repeat themselves until a cap stops them). */
+  runawayRate: number;
+  runawayTokens: number;
+  /** Reasoning tokens at the client's own setting (0: no reasoning). */
+  reasoningMedian: number;
+  reasoningSigma: number;
+  /** Anthropic thinking budget the client sends. */
+  thinkingBudget?: number;
+  /** OpenAI reasoning_effort the client sends. */
+  reasoningEffort?: string;
+}
+
+export const FEATURES: readonly FeatureSpec[] = [
+  { name: 'chat', provider: 'openai', model: 'gpt-4o-mini', clientMaxTokens: 4096, answerMedian: 120, answerSigma: 0.9, runawayRate: 0.004, runawayTokens: 6000, reasoningMedian: 0, reasoningSigma: 0 },
+  { name: 'classify', provider: 'openai', model: 'o4-mini', clientMaxTokens: undefined, answerMedian: 6, answerSigma: 0.4, runawayRate: 0.003, runawayTokens: 3000, reasoningMedian: 900, reasoningSigma: 0.6, reasoningEffort: 'high' },
+  { name: 'extract', provider: 'anthropic', model: 'claude-sonnet-4-5', clientMaxTokens: 8192, answerMedian: 180, answerSigma: 0.5, runawayRate: 0.005, runawayTokens: 20000, reasoningMedian: 0, reasoningSigma: 0 },
+  { name: 'summarize', provider: 'bedrock', model: 'anthropic.claude-haiku-4-5-20251001-v1:0', clientMaxTokens: undefined, answerMedian: 300, answerSigma: 0.6, runawayRate: 0.004, runawayTokens: 20000, reasoningMedian: 0, reasoningSigma: 0 },
+  { name: 'agent', provider: 'anthropic', model: 'claude-sonnet-4-5', clientMaxTokens: 32000, answerMedian: 250, answerSigma: 0.7, runawayRate: 0.004, runawayTokens: 40000, reasoningMedian: 2500, reasoningSigma: 0.5, thinkingBudget: 8000 },
+];
+
+export interface WorkloadCall {
+  feature: FeatureSpec;
+  index: number;
+  answerTokens: number;
+  reasoningTokens: number;
+  runaway: boolean;
+}
+
+/** mulberry32. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function logNormal(next: () => number, median: number, sigma: number): number {
+  const normal = Math.sqrt(-2 * Math.log(next() || 1e-12)) * Math.cos(2 * Math.PI * next());
+  return Math.max(1, Math.round(median * Math.exp(sigma * normal)));
+}
+
+/** Calls per feature, interleaved round-robin so every feature learns at the same pace. */
+export function generateCalls(seed: number, callsPerFeature: number): WorkloadCall[] {
+  const next = random(seed);
+  const calls: WorkloadCall[] = [];
+  for (let index = 0; index < callsPerFeature; index += 1) {
+    for (const feature of FEATURES) {
+      const runaway = next() < feature.runawayRate;
+      calls.push({
+        feature,
+        index,
+        runaway,
+        answerTokens: runaway ? feature.runawayTokens : logNormal(next, feature.answerMedian, feature.answerSigma),
+        reasoningTokens: feature.reasoningMedian > 0 ? logNormal(next, feature.reasoningMedian, feature.reasoningSigma) : 0,
+      });
+    }
+  }
+  return calls;
+}

@@ -1,0 +1,233 @@
+/**
+ * npm run bench:output-policy
+ *
+ * Replays one generated workload (bench/output-policy-workload.ts: five features, heavy-tailed answer
+ * lengths, rare runaway outputs, a reasoning model and a thinking model) through the gateway against
+ * the emulator twice: output policies off (the calls exactly as clients send them) and on (learned caps
+ * for every feature, reasoning clamps on the classifier and the agent). Both runs use the same calls, so each call's
+ * truncation can be compared across runs.
+ *
+ * Prints per feature: output tokens and output cost off vs on, truncation rates, truncations the policy
+ * itself caused on answers that were not runaways, and the ledger's estimated saving next to the
+ * measured one. Ends with one summary line. Knobs: BENCH_SEED, BENCH_CALLS (per feature).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, resolveUpstreams, type LoadedConfig } from '../src/config/load-config.ts';
+import { formatUsd, type Picodollars } from '../src/core/money.ts';
+import type { ProviderId } from '../src/core/provider-id.ts';
+import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
+import { createPricer } from '../src/pricing/pricer.ts';
+import { startGateway } from '../src/server/start-gateway.ts';
+import { FEATURES, generateCalls, type FeatureName, type WorkloadCall } from './output-policy-workload.ts';
+
+const SEED = Number(process.env.BENCH_SEED ?? 7);
+const CALLS = Number(process.env.BENCH_CALLS ?? 800);
+const CONCURRENCY = 8;
+
+const POLICY_ON = {
+  outputPolicy: {
+    enabled: true,
+    default: { maxTokens: 'learned' },
+    // The classifier needs no reasoning (o-series go no lower than low); the agent keeps thinking,
+    // with its budget brought from the client's 8000 to 2048.
+    features: { classify: { reasoning: { maxEffort: 'low' } }, agent: { reasoning: { maxThinkingTokens: 2048 } } },
+  },
+};
+
+interface CallResult {
+  truncated: boolean;
+}
+
+interface RunResult {
+  calls: CallResult[];
+  perFeature: Map<FeatureName, { outputTokens: number; reasoningTokens: number; estimatedSaving: Picodollars; guardRaises: number }>;
+  alerts: string[];
+}
+
+function request(call: WorkloadCall): { path: string; body: Record<string, unknown>; headers: Record<string, string> } {
+  const { feature } = call;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-costgate-feature': feature.name,
+    'x-emulator-reply-tokens': String(call.answerTokens),
+    'x-emulator-reasoning-tokens': String(call.reasoningTokens),
+  };
+  const text = `${feature.name} request ${call.index}: please handle this item.`;
+  if (feature.provider === 'openai') {
+    return {
+      path: '/v1/chat/completions',
+      headers: { ...headers, authorization: 'Bearer sk-bench' },
+      body: {
+        model: feature.model,
+        messages: [{ role: 'user', content: text }],
+        ...(feature.clientMaxTokens ? { max_tokens: feature.clientMaxTokens } : {}),
+        ...(feature.reasoningEffort ? { reasoning_effort: feature.reasoningEffort } : {}),
+      },
+    };
+  }
+  if (feature.provider === 'anthropic') {
+    return {
+      path: '/v1/messages',
+      headers: { ...headers, 'anthropic-version': '2023-06-01', 'x-api-key': 'sk-ant-bench' },
+      body: {
+        model: feature.model,
+        max_tokens: feature.clientMaxTokens ?? 4096,
+        messages: [{ role: 'user', content: text }],
+        ...(feature.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: feature.thinkingBudget } } : {}),
+      },
+    };
+  }
+  return {
+    path: `/model/${encodeURIComponent(feature.model)}/converse`,
+    headers,
+    body: { messages: [{ role: 'user', content: [{ text }] }], ...(feature.clientMaxTokens ? { inferenceConfig: { maxTokens: feature.clientMaxTokens } } : {}) },
+  };
+}
+
+function stopReason(provider: string, body: Record<string, any>): string | undefined {
+  if (provider === 'openai') return body['choices']?.[0]?.['finish_reason'];
+  if (provider === 'anthropic') return body['stop_reason'];
+  return body['stopReason'];
+}
+
+async function run(emulator: RunningEmulator, calls: readonly WorkloadCall[], rawConfig: unknown): Promise<RunResult> {
+  const directory = mkdtempSync(join(tmpdir(), 'costgate-bench-output-'));
+  const environment = {
+    OPENAI_BASE_URL: `${emulator.url}/v1`,
+    OPENAI_API_KEY: 'sk-gateway',
+    ANTHROPIC_BASE_URL: emulator.url,
+    ANTHROPIC_API_KEY: 'sk-ant-gateway',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_REGION: 'us-east-1',
+  };
+  const config = parseConfig(rawConfig, environment, 'bench');
+  const loaded: LoadedConfig = { config, upstreams: resolveUpstreams(config, environment), source: 'bench' };
+  const alerts: string[] = [];
+  const gateway = await startGateway({ loaded, port: 0, ledgerPath: join(directory, 'ledger.duckdb'), log: (line) => alerts.push(line) });
+  try {
+    const results: CallResult[] = new Array(calls.length);
+    let nextIndex = 0;
+    const worker = async () => {
+      for (;;) {
+        const index = nextIndex;
+        nextIndex += 1;
+        const call = calls[index];
+        if (!call) return;
+        const { path, body, headers } = request(call);
+        const response = await fetch(`${gateway.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+        const parsed = (await response.json()) as Record<string, any>;
+        if (response.status !== 200) throw new Error(`${call.feature.name} #${call.index}: HTTP ${response.status} ${JSON.stringify(parsed).slice(0, 300)}`);
+        const reason = stopReason(call.feature.provider, parsed);
+        results[index] = { truncated: reason === 'length' || reason === 'max_tokens' };
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await gateway.recorder.flush();
+    const perFeature: RunResult['perFeature'] = new Map();
+    for (const row of await gateway.ledger.outputStatistics()) {
+      if (!row.feature) continue;
+      perFeature.set(row.feature as FeatureName, {
+        outputTokens: row.outputTokens,
+        reasoningTokens: row.reasoningTokens,
+        estimatedSaving: row.outputPolicySaving,
+        guardRaises: row.guardRaises,
+      });
+    }
+    return { calls: results, perFeature, alerts };
+  } finally {
+    await gateway.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function usd(amount: Picodollars): string {
+  const [whole, fraction = ''] = formatUsd(amount).split('.');
+  return `$${whole}.${fraction.padEnd(4, '0').slice(0, 4)}`;
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(2)}%`;
+}
+
+async function main(): Promise<void> {
+  const calls = generateCalls(SEED, CALLS);
+  const emulator = await startEmulator({ port: 0 });
+  const pricer = createPricer();
+  try {
+    const started = Date.now();
+    const off = await run(emulator, calls, {});
+    const on = await run(emulator, calls, POLICY_ON);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+
+    const outputCost = (provider: ProviderId, model: string, tokens: number): Picodollars =>
+      pricer.cost({ provider, model, usage: { input: { total: 0, noCache: 0 }, output: { total: tokens } }, at: new Date() })?.cost ?? 0n;
+    const header = ['feature', 'model', 'calls', 'output tok off', 'output tok on', 'output $ off', 'output $ on', 'change', 'trunc off', 'trunc on', 'policy-cut answers', 'ledger est. saving'];
+    const lines: string[][] = [];
+    let totalOff = 0n;
+    let totalOn = 0n;
+    let estimated = 0n;
+    let truncatedOff = 0;
+    let truncatedOn = 0;
+    let policyCut = 0;
+    let answers = 0;
+    for (const feature of FEATURES) {
+      const indexes = calls.flatMap((call, index) => (call.feature.name === feature.name ? [index] : []));
+      const rowOff = off.perFeature.get(feature.name);
+      const rowOn = on.perFeature.get(feature.name);
+      const costOff = outputCost(feature.provider, feature.model, rowOff?.outputTokens ?? 0);
+      const costOn = outputCost(feature.provider, feature.model, rowOn?.outputTokens ?? 0);
+      const featureTruncOff = indexes.filter((index) => off.calls[index]?.truncated).length;
+      const featureTruncOn = indexes.filter((index) => on.calls[index]?.truncated).length;
+      // Answers that were complete without the policy and cut with it, runaways aside.
+      const cut = indexes.filter((index) => !calls[index]?.runaway && !off.calls[index]?.truncated && on.calls[index]?.truncated).length;
+      totalOff += costOff;
+      totalOn += costOn;
+      estimated += rowOn?.estimatedSaving ?? 0n;
+      truncatedOff += featureTruncOff;
+      truncatedOn += featureTruncOn;
+      policyCut += cut;
+      answers += indexes.filter((index) => !calls[index]?.runaway).length;
+      const change = costOff === 0n ? 0 : Number(costOn - costOff) / Number(costOff);
+      lines.push([
+        feature.name,
+        feature.model,
+        String(indexes.length),
+        String(rowOff?.outputTokens ?? 0),
+        String(rowOn?.outputTokens ?? 0),
+        usd(costOff),
+        usd(costOn),
+        `${(change * 100).toFixed(1)}%`,
+        percent(featureTruncOff / indexes.length),
+        percent(featureTruncOn / indexes.length),
+        `${cut}`,
+        usd(rowOn?.estimatedSaving ?? 0n),
+      ]);
+    }
+    lines.push(['total', '', String(calls.length), '', '', usd(totalOff), usd(totalOn), `${((Number(totalOn - totalOff) / Number(totalOff)) * 100).toFixed(1)}%`, percent(truncatedOff / calls.length), percent(truncatedOn / calls.length), String(policyCut), usd(estimated)]);
+    const widths = header.map((name, index) => Math.max(name.length, ...lines.map((line) => (line[index] ?? '').length)));
+    const render = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ');
+    console.log(`output policy benchmark: ${CALLS} calls per feature, seed ${SEED}, ${seconds}s`);
+    console.log(render(header));
+    console.log(render(widths.map((width) => '-'.repeat(width))));
+    for (const line of lines) console.log(render(line));
+    console.log('');
+    console.log('trunc = share of calls whose answer stopped at an output cap (runaways included: they hit the client cap when off);');
+    console.log('policy-cut answers = calls (runaways aside) complete with policies off and cut with them on.');
+    console.log(`ledger est. saving = the output_policy lever's recorded (estimated) savings; measured saving = ${usd(totalOff - totalOn)}.`);
+    for (const alert of on.alerts.filter((line) => line.includes('alert'))) console.log(alert);
+    const reduction = Number(totalOff - totalOn) / Number(totalOff);
+    const policyCutRate = policyCut / Math.max(1, answers);
+    const met = reduction >= 0.5 && policyCutRate <= 0.01;
+    console.log(
+      `summary: output cost ${usd(totalOff)} -> ${usd(totalOn)} (-${(reduction * 100).toFixed(1)}%), truncation off ${percent(truncatedOff / calls.length)} on ${percent(truncatedOn / calls.length)}, answers cut by the policy ${percent(policyCutRate)}; goal (>=50% cut, <=1% truncated answers) ${met ? 'met' : 'not met'}`,
+    );
+  } finally {
+    await emulator.close();
+  }
+}
+
+await main();
