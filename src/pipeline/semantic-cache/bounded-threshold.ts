@@ -157,8 +157,9 @@ export class ThresholdCalibrator {
       this.next = (this.next + 1) % this.capacity;
     }
     this.sinceUpdate += 1;
-    // Re-learn after 2% more feedback (at least 10): sorting 20k observations takes a few ms.
-    if (this.sinceUpdate >= Math.max(10, this.window.length * 0.02)) this.update();
+    // Small windows re-learn on every observation; large ones after 2% more feedback, since
+    // sorting 20k observations takes a few milliseconds.
+    if (this.window.length <= 2_000 || this.sinceUpdate >= this.window.length * 0.02) this.update();
   }
 
   update(): void {

@@ -156,7 +156,7 @@ export function createSemanticCacheStage(dependencies: SemanticStageDependencies
         if (fresh) {
           detail.answerCheck = 'scheduled';
           // Off the response path: the comparison may need an embedding call of its own.
-          void checkAnswer(context, candidate, policy, decision.weight, fresh.body);
+          semantic.track(checkAnswer(context, candidate, policy, decision.weight, fresh.body));
         }
       }
       context.levers.push({ lever: 'response_cache', saving: 0n, estimated: false, detail });

@@ -45,6 +45,7 @@ export class SemanticCache {
   private readonly snapshotPath: string | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  private readonly work = new Set<Promise<void>>();
   private saved: LearningSnapshot | undefined;
 
   constructor(
@@ -63,7 +64,7 @@ export class SemanticCache {
     cache.store.subscribe({
       added: (entry) => {
         // Indexing an HNSW node takes up to a few milliseconds: never on the response path.
-        if (entry.semantic) setImmediate(() => void this.index(entry));
+        if (entry.semantic) this.track(new Promise((resolve) => setImmediate(resolve)).then(() => this.index(entry)));
       },
       removed: (entry) => {
         if (entry.semantic) void this.forget(entry.key);
@@ -126,6 +127,17 @@ export class SemanticCache {
     await this.matcher.remove(key);
   }
 
+  /** Runs background work (indexing, answer checks) so `idle` and `close` can wait for it. */
+  track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => this.log(`semantic cache: ${String(error)}`)).finally(() => this.work.delete(tracked));
+    this.work.add(tracked);
+  }
+
+  /** Resolves once no background work is pending. */
+  async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.all([...this.work]);
+  }
+
   touch(key: string): void {
     this.lastUse.delete(key);
     this.lastUse.set(key, true);
@@ -165,6 +177,7 @@ export class SemanticCache {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.idle();
     await this.save();
   }
 }
