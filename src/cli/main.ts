@@ -1,5 +1,6 @@
 import { ConfigError, hasProviderKeys } from '../config/load-config.ts';
 import { LedgerLockedError, LedgerNotFoundError } from '../ledger/duckdb/duckdb-ledger.ts';
+import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   demo: { run: demoCommand, help: DEMO_HELP },
   report: { run: reportCommand, help: REPORT_HELP },
   prices: { run: pricesCommand, help: PRICES_HELP },
+  audit: { run: auditCommand, help: AUDIT_HELP },
   start: {
     // The quick start: the real gateway when provider keys are set, otherwise the demo.
     run: async (argv) => (hasProviderKeys() ? serveCommand(argv) : runDemo({ keepRunning: true })),

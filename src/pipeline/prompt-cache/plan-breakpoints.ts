@@ -13,7 +13,8 @@ import type { PositionKind, ReuseEstimate } from './prefix-statistics.ts';
  *
  * 5m wins when reuse is frequent (p5 close to p1h, cheaper writes); 1h when gaps sit between five
  * minutes and an hour (p1h well above p5); no breakpoint when neither is positive. A candidate whose
- * provider entry is known to be alive is read now for sure, which is worth `read` on its own.
+ * provider entry is believed alive is read now for sure (worth `read` per token), but only from a
+ * breakpoint within the lookback of it: it gets a marker of its own only when none is.
  *
  * The assignment is chosen over all valid combinations (at most 4 breakpoints in all, client markers
  * kept where they are, 1h entries before 5m ones, per-model minimums, the 20-block lookback for reads),
@@ -164,8 +165,9 @@ function evaluate(choices: readonly Choice[], input: PlanInput, clientHit: numbe
     const segment = Math.max(0, isLive ? tokens - previousTokens : tokens - Math.max(previousTokens, hitTokens));
     previousTokens = tokens;
     if (!choice) continue;
-    const future = steadyValue(choice.candidate.estimate, choice.ttl, ratios);
-    const expected = isLive ? segment * Math.max(future, 0) : segment * future;
+    // A live entry is read and refreshed whether or not a marker sits on it, as long as a later
+    // breakpoint reaches it: its marker is worth only the read it enables (counted above).
+    const expected = isLive ? 0 : segment * steadyValue(choice.candidate.estimate, choice.ttl, ratios);
     if (!isLive && expected <= 0) return undefined;
     value += expected;
     placements.push({
@@ -207,7 +209,9 @@ export function planBreakpoints(input: PlanInput): Plan {
     if (chosen.length >= budget) return;
     const candidate = candidates[position];
     if (!candidate) return;
-    for (const ttl of input.rules.ttls) {
+    // A marker on a live entry keeps that entry's TTL: asking for less could shorten it.
+    const liveTtl = input.live.get(candidate.index);
+    for (const ttl of liveTtl === undefined ? input.rules.ttls : [liveTtl]) {
       chosen.push({ candidate, ttl });
       search(position + 1);
       chosen.pop();

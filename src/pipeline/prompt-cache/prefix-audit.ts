@@ -97,7 +97,7 @@ function scrub(text: string): string {
 
 /** A non-identifying outline of a value whose form matters (dates, ids, numbers): digits as d, letters as x. */
 function shape(value: string): string {
-  return value.replace(/\d/g, 'd').replace(/[A-Za-z]/g, (letter) => (letter === 'T' || letter === 'Z' ? letter : 'x')).slice(0, 48);
+  return value.replace(/[0-9A-Za-z]/g, (character) => (/\d/.test(character) ? 'd' : character === 'T' || character === 'Z' ? character : 'x')).slice(0, 48);
 }
 
 export interface Divergence {
@@ -224,6 +224,6 @@ export class PrefixAudit {
 export function lostPerDay(state: FeatureAuditState, now: number): bigint {
   const hour = Math.floor(now / HOUR);
   const lastDay = state.lostByHour.filter(([start]) => start > hour - DAY_HOURS).reduce((sum, [, amount]) => sum + BigInt(amount), 0n);
-  const observed = BigInt(Math.min(DAY_HOURS * HOUR, Math.max(HOUR, state.lastSeen - state.firstSeen)));
+  const observed = BigInt(Math.round(Math.min(DAY_HOURS * HOUR, Math.max(HOUR, state.lastSeen - state.firstSeen))));
   return (lastDay * BigInt(DAY_HOURS * HOUR)) / observed;
 }

@@ -28,6 +28,11 @@ export interface GapCounts {
 export interface PrefixRecord {
   feature: string;
   kind: PositionKind;
+  /**
+   * The class whose first-recurrence rate is this prefix's prior: the kind, and for documents their
+   * order (a first retrieved document comes back far more often than the pair of the first two).
+   */
+  positionClass: string;
   tokens: number;
   occurrences: number;
   firstSeen: number;
@@ -62,15 +67,24 @@ export interface FeatureAccount {
 
 export interface PrefixStatistics {
   /** Records an occurrence of `key` at `now`; creates the record (first occurrence) when new. Returns it. */
-  observe(key: string, now: number, create: { feature: string; kind: PositionKind; tokens: number } | undefined): PrefixRecord | undefined;
+  observe(key: string, now: number, create: PrefixCreation | undefined): PrefixRecord | undefined;
   peek(key: string): PrefixRecord | undefined;
-  estimate(record: PrefixRecord | undefined, feature: string, kind: PositionKind, now: number): ReuseEstimate;
+  estimate(record: PrefixRecord | undefined, feature: string, positionClass: string, now: number): ReuseEstimate;
   /** A breakpoint was sent at this prefix and the call succeeded: the provider holds (or refreshed) an entry. */
   markLive(key: string, now: number, ttl: CacheTtl): void;
+  /** The provider read nothing where an entry was believed alive: forget that belief. */
+  markDead(key: string): void;
   account(feature: string, now: number, premium: bigint, savings: bigint): void;
   /** Premium and savings over the last day. */
   lastDay(feature: string, now: number): FeatureAccount;
   features(): string[];
+}
+
+export interface PrefixCreation {
+  feature: string;
+  kind: PositionKind;
+  positionClass: string;
+  tokens: number;
 }
 
 interface Occurrence {
@@ -107,7 +121,7 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
   readonly #classes = new Map<string, Occurrence[]>();
   // The first occurrence of each prefix still waiting for its second one.
   readonly #pendingFirst = new Map<string, Occurrence>();
-  readonly #accounts = new Map<string, Map<number, FeatureAccount>>();
+  readonly #accounts = new Map<string, Map<number, { premium: bigint; savings: bigint }>>();
   readonly #maxPrefixes: number;
   #dirty = false;
 
@@ -123,7 +137,7 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
     return this.#prefixes.size;
   }
 
-  observe(key: string, now: number, create: { feature: string; kind: PositionKind; tokens: number } | undefined): PrefixRecord | undefined {
+  observe(key: string, now: number, create: PrefixCreation | undefined): PrefixRecord | undefined {
     const record = this.#prefixes.get(key);
     if (record) {
       if (now > record.lastSeen) {
@@ -156,7 +170,7 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
     this.#prefixes.set(key, created);
     const occurrence: Occurrence = { key, time: now };
     this.#pendingFirst.set(key, occurrence);
-    const classKey = `${create.feature}\u0000${create.kind}`;
+    const classKey = `${create.feature}\u0000${create.positionClass}`;
     let window = this.#classes.get(classKey);
     if (!window) {
       window = [];
@@ -173,8 +187,8 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
     return this.#prefixes.get(key);
   }
 
-  estimate(record: PrefixRecord | undefined, feature: string, kind: PositionKind, now: number): ReuseEstimate {
-    const prior = this.#classRate(feature, kind, now);
+  estimate(record: PrefixRecord | undefined, feature: string, positionClass: string, now: number): ReuseEstimate {
+    const prior = this.#classRate(feature, positionClass, now);
     const own = record?.gaps ?? { within5m: 0, within1h: 0, beyond: 0 };
     const ownGaps = own.within5m + own.within1h + own.beyond;
     // The open gap since the last occurrence counts once it is longer than the TTL in question.
@@ -197,6 +211,14 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
     const ttlMs = Math.max(TTL_MS[ttl], record.liveUntil > now && record.liveTtl ? TTL_MS[record.liveTtl] : 0);
     record.liveTtl = ttlMs === ONE_HOUR ? '1h' : '5m';
     record.liveUntil = now + ttlMs;
+    this.#dirty = true;
+  }
+
+  markDead(key: string): void {
+    const record = this.#prefixes.get(key);
+    if (!record || record.liveUntil === 0) return;
+    record.liveUntil = 0;
+    record.liveTtl = undefined;
     this.#dirty = true;
   }
 
@@ -263,28 +285,36 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
   }
 
   /** The share of this class's first occurrences that came back within each TTL; undefined when too little is known. */
-  #classRate(feature: string, kind: PositionKind, now: number): { within5m?: number; within1h?: number; evidence: number } {
-    const window = this.#classes.get(`${feature}\u0000${kind}`);
+  #classRate(feature: string, positionClass: string, now: number): { within5m?: number; within1h?: number; evidence: number } {
+    const window = this.#classes.get(`${feature}\u0000${positionClass}`);
     if (!window) return { evidence: 0 };
+    // Outcomes are censored: an occurrence not yet followed is known to miss a TTL only once it is
+    // older than that TTL. So the 1h rate is built in two steps (as a survival estimate would):
+    // P(gap <= 1h) = P(<= 5m) + P(> 5m) * P(<= 1h | > 5m), each step from the outcomes known for it.
     let known5 = 0;
     let hits5 = 0;
-    let known60 = 0;
-    let hits60 = 0;
+    let beyond5Known = 0;
+    let beyond5Hits = 0;
     for (const occurrence of window) {
       const gap = occurrence.gap;
       const age = now - occurrence.time;
       if (gap !== undefined || age > FIVE_MINUTES) {
         known5 += 1;
         if (gap !== undefined && gap <= FIVE_MINUTES) hits5 += 1;
-      }
-      if (gap !== undefined || age > ONE_HOUR) {
-        known60 += 1;
-        if (gap !== undefined && gap <= ONE_HOUR) hits60 += 1;
+        else if (gap !== undefined || age > ONE_HOUR) {
+          beyond5Known += 1;
+          if (gap !== undefined && gap <= ONE_HOUR) beyond5Hits += 1;
+        }
       }
     }
     const result: { within5m?: number; within1h?: number; evidence: number } = { evidence: known5 };
-    if (known5 >= CLASS_MINIMUM) result.within5m = hits5 / known5;
-    if (known60 >= CLASS_MINIMUM) result.within1h = hits60 / known60;
+    if (known5 >= CLASS_MINIMUM) {
+      const within5m = hits5 / known5;
+      result.within5m = within5m;
+      // Until enough longer gaps have resolved, assume none of them comes back within the hour.
+      const later = beyond5Known >= CLASS_MINIMUM ? beyond5Hits / beyond5Known : 0;
+      result.within1h = within5m + (1 - within5m) * later;
+    }
     return result;
   }
 

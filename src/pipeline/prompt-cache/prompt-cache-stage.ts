@@ -59,6 +59,8 @@ interface PlannedCall {
   applied: boolean;
   reason: 'auto' | 'observe' | 'backed-off';
   clientMarkers: Array<[index: number, ttl: CacheTtl]>;
+  /** Boundaries whose provider entry was believed alive when the call was planned. */
+  live: ReadonlyMap<number, CacheTtl>;
   now: number;
 }
 
@@ -127,47 +129,47 @@ export function createPromptCacheStage(options: PromptCacheStageOptions): Prompt
   /** Candidate positions, in prompt order, with their reuse estimates; the statistics are updated on the way. */
   const candidatesFor = (feature: string, view: PromptView, at: number): { candidates: Candidate[]; live: Map<number, CacheTtl> } => {
     const { blocks } = view.layout;
-    const kinds = new Map<number, PositionKind>();
+    const kinds = new Map<number, { kind: PositionKind; positionClass: string }>();
+    const setKind = (index: number, kind: PositionKind, positionClass: string = kind) => kinds.set(index, { kind, positionClass });
     const lastOf = (section: string) => blocks.findLastIndex((block) => block.section === section);
     const toolsEnd = lastOf('tools');
     const systemEnd = lastOf('system');
-    if (toolsEnd >= 0) kinds.set(toolsEnd, 'tools');
-    if (systemEnd >= 0) kinds.set(systemEnd, 'system');
+    if (toolsEnd >= 0) setKind(toolsEnd, 'tools');
+    if (systemEnd >= 0) setKind(systemEnd, 'system');
     const last = blocks.length - 1;
     let documents = 0;
     blocks.forEach((block, index) => {
       const size = (view.cumulative[index] ?? 0) - (view.cumulative[index - 1] ?? 0);
       if (documents < MAX_DOCUMENT_CANDIDATES && index !== last && !kinds.has(index) && size >= DOCUMENT_TOKENS) {
-        kinds.set(index, 'document');
         documents += 1;
+        setKind(index, 'document', `document-${documents}`);
       }
     });
     const newestUser = blocks.findLast((block) => block.section === 'messages' && block.role === 'user')?.message;
     if (newestUser !== undefined) {
       const history = blocks.findLastIndex((block) => block.section === 'messages' && (block.message ?? 0) < newestUser && block.markable);
-      if (history >= 0) kinds.set(history, 'history');
+      if (history >= 0) setKind(history, 'history');
     }
     const tail = blocks.findLastIndex((block) => block.markable);
-    if (tail >= 0 && blocks[tail]?.section === 'messages') kinds.set(tail, 'tail');
+    if (tail >= 0 && blocks[tail]?.section === 'messages') setKind(tail, 'tail');
 
     const live = new Map<number, CacheTtl>();
     const candidates: Candidate[] = [];
     let longestLive = -1;
     view.keys.forEach((key, index) => {
-      const kind = kinds.get(index);
-      const create = kind === undefined || !blocks[index]?.markable ? undefined : { feature, kind, tokens: view.cumulative[index] ?? 0 };
+      const position = kinds.get(index);
+      const create = position === undefined || !blocks[index]?.markable ? undefined : { feature, ...position, tokens: view.cumulative[index] ?? 0 };
       const record = statistics.observe(key, at, create);
       if (record && record.liveUntil > at && record.liveTtl) {
         live.set(index, record.liveTtl);
         if (blocks[index]?.markable) longestLive = index;
       }
-      if (kind !== undefined && create) candidates.push({ index, kind, key, estimate: statistics.estimate(record, feature, kind, at) });
+      if (create) candidates.push({ index, kind: create.kind, key, estimate: statistics.estimate(record, feature, create.positionClass, at) });
     });
     if (longestLive >= 0 && !kinds.has(longestLive)) {
       const key = view.keys[longestLive] ?? '';
       const record = statistics.peek(key);
-      const kind = record?.kind ?? 'history';
-      candidates.push({ index: longestLive, kind: 'live', key, estimate: statistics.estimate(record, feature, kind, at) });
+      candidates.push({ index: longestLive, kind: 'live', key, estimate: statistics.estimate(record, feature, record?.positionClass ?? 'history', at) });
       candidates.sort((a, b) => a.index - b.index);
     }
     return { candidates, live };
@@ -200,7 +202,7 @@ export function createPromptCacheStage(options: PromptCacheStageOptions): Prompt
       for (const placement of plan.placements) view.layout.mark(placement.index, placement.ttl);
       context.bodyChanged = true;
     }
-    return { feature, view, plan, applied, reason, clientMarkers, now: at };
+    return { feature, view, plan, applied, reason, clientMarkers, live, now: at };
   };
 
   const promptCacheKey = (context: CallContext, policy: PromptCachePolicy, feature: string, view: PromptView, at: number): string | undefined => {
@@ -235,6 +237,33 @@ export function createPromptCacheStage(options: PromptCacheStageOptions): Prompt
     return key;
   };
 
+  /**
+   * The provider's own count says which entry was read: refresh our belief in it (a read refreshes
+   * the entry even where no marker sat), and drop beliefs in entries the provider no longer had.
+   */
+  const learnFromReads = (planned: PlannedCall, sent: ReadonlyArray<readonly [number, CacheTtl]>, read: number) => {
+    const { view } = planned;
+    const lookback = view.rules?.lookbackBlocks ?? 20;
+    const reachable = (index: number) => sent.some(([breakpoint]) => breakpoint >= index && breakpoint - index < lookback);
+    let readIndex = -1;
+    let distance = Number.POSITIVE_INFINITY;
+    if (read > 0) {
+      view.cumulative.forEach((tokens, index) => {
+        const gap = Math.abs(tokens - read);
+        if (gap < distance) {
+          distance = gap;
+          readIndex = index;
+        }
+      });
+      // Token counts are approximate for Claude: accept the nearest boundary within 5%.
+      if (distance > read * 0.05) readIndex = -1;
+    }
+    for (const [index] of planned.live) {
+      if (index > readIndex && reachable(index)) statistics.markDead(view.keys[index] ?? '');
+    }
+    if (readIndex >= 0) statistics.markLive(view.keys[readIndex] ?? '', planned.now, planned.live.get(readIndex) ?? '5m');
+  };
+
   const afterCall = (context: CallContext, planned: PlannedCall) => {
     const { view, plan, feature } = planned;
     const facts = context.facts;
@@ -244,8 +273,9 @@ export function createPromptCacheStage(options: PromptCacheStageOptions): Prompt
       const sent = [...planned.clientMarkers];
       if (planned.applied) for (const placement of plan.placements) sent.push([placement.index, placement.ttl]);
       for (const [index, ttl] of sent) {
-        if ((view.cumulative[index] ?? 0) >= view.minimumTokens) statistics.markLive(view.keys[index] ?? "", planned.now, ttl);
+        if ((view.cumulative[index] ?? 0) >= view.minimumTokens) statistics.markLive(view.keys[index] ?? '', planned.now, ttl);
       }
+      learnFromReads(planned, sent, facts.usage?.input.cacheRead ?? 0);
     }
     if (plan.placements.length === 0) return;
     const detail: Record<string, unknown> = {

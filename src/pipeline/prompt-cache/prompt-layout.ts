@@ -93,6 +93,6 @@ export function viewPrompt(call: ParsedCall, counter: TokenCounter, overrides: R
 export function stableText(view: PromptView): string {
   return view.layout.blocks
     .slice(0, view.stableEnd + 1)
-    .map((block) => block.key)
+    .map((block) => block.text)
     .join('\n');
 }
