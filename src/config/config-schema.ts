@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { CONTEXT_TRIM_DEFAULTS, contextTrimConfigSchema } from './context-trim-config.ts';
 import { OUTPUT_POLICY_DEFAULTS, outputPolicyConfigSchema } from './output-policy-config.ts';
 import { promptCacheConfigSchema } from './prompt-cache-config.ts';
+import { ANALYTICS_CONFIG_DEFAULTS, analyticsConfigSchema } from './analytics-config.ts';
 import { responseCacheConfigSchema } from './response-cache-config.ts';
+import { batchConfigSchema } from './batch-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -60,6 +62,10 @@ export const configSchema = z.strictObject({
   contextTrim: contextTrimConfigSchema.default(CONTEXT_TRIM_DEFAULTS),
   /** Cache breakpoints planned from reuse evidence, per feature (README "Prompt-cache planner"). Off by default. */
   promptCache: promptCacheConfigSchema,
+  /** Anomaly alerts, Prometheus /metrics, OpenTelemetry export (README "Spend analytics"). */
+  analytics: analyticsConfigSchema.default(ANALYTICS_CONFIG_DEFAULTS),
+  /** Batch jobs and deferred requests (README "Batch jobs"). */
+  batch: batchConfigSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

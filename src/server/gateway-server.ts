@@ -16,6 +16,8 @@ export interface GatewayServerOptions {
   maxBodyBytes: number;
   /** Serves /costgate/admin/*; absent = those routes answer 404 like any unknown route. */
   admin?: (request: GatewayRequest, response: GatewayResponse, url: URL) => Promise<void>;
+  /** Non-provider pages (/metrics, /dashboard): answers true when it served the request. */
+  pages?: (request: GatewayRequest, response: GatewayResponse, pathname: string, url: string) => Promise<boolean>;
   log?: (line: string) => void;
 }
 
@@ -50,6 +52,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       response.end(JSON.stringify({ status: 'ok', inFlight }));
       return;
     }
+
+    if (options.pages && !pathname.startsWith('/v1/') && !pathname.startsWith('/model/') && (await options.pages(request, response, pathname, url))) return;
 
     if (options.admin && pathname.startsWith(ADMIN_PREFIX)) {
       await options.admin(request, response, new URL(url, 'http://gateway'));

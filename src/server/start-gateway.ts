@@ -11,6 +11,7 @@ import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter
 import { createBedrockAdapter } from '../providers/bedrock/bedrock-adapter.ts';
 import { createOpenAIAdapter } from '../providers/openai/openai-adapter.ts';
 import { createAdminRoutes } from './admin-routes.ts';
+import { startAnalyticsServices } from './analytics-services.ts';
 import { createGatewayServer } from './gateway-server.ts';
 import type { Adapters } from './routes.ts';
 
@@ -57,15 +58,24 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
   const upstream = new UpstreamClient();
+  const analytics = startAnalyticsServices({
+    config,
+    ledger,
+    pricer,
+    dataDir: dirname(ledgerPath),
+    adminKey: process.env.COSTGATE_ADMIN_KEY,
+    log: options.log ?? ((line) => console.error(`costgate: ${line}`)),
+  });
   const adapters = createAdapters(options.loaded);
   // Stages with state (the response cache) register their flush-and-snapshot here.
   const closers: Array<() => Promise<void>> = [];
-  const pipeline = createDefaultPipeline({ config, pricer, usage: recorder, upstream, dataDir: dirname(ledgerPath), adapters, closers, ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   const server = createGatewayServer({
     adapters,
     pipeline,
     maxBodyBytes: config.server.maxBodyBytes,
     admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY),
+    pages: analytics.pages,
     ...(options.log ? { log: options.log } : {}),
   });
   const url = await server.listen(options.port ?? config.server.port, options.host ?? config.server.host);
@@ -79,6 +89,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     pricer,
     async close() {
       await server.close();
+      await analytics.close();
       for (const close of closers) await close();
       await upstream.close();
       await recorder.close();
