@@ -1,6 +1,7 @@
 import { ConfigError, hasProviderKeys } from '../config/load-config.ts';
 import { LedgerLockedError, LedgerNotFoundError } from '../ledger/duckdb/duckdb-ledger.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
+import { CACHE_HELP, cacheCommand } from './cache.ts';
 import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   demo: { run: demoCommand, help: DEMO_HELP },
   report: { run: reportCommand, help: REPORT_HELP },
   prices: { run: pricesCommand, help: PRICES_HELP },
+  cache: { run: cacheCommand, help: CACHE_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },
   start: {
     // The quick start: the real gateway when provider keys are set, otherwise the demo.
