@@ -343,18 +343,6 @@ async function main(): Promise<void> {
   console.log('\ncostgate audit prefixes (auto run):');
   console.log(formatPrefixAudit(audit, 'table').trimEnd());
 
-  if (process.env.BENCH_DEBUG) {
-    const tally = new Map<string, number>();
-    for (const { feature, row } of auto.rows) {
-      for (const lever of row.levers ?? []) {
-        for (const b of (lever.detail?.breakpoints ?? []) as Array<{ position: string; ttl: string; live: boolean }>) {
-          const key = `${feature} ${b.position} ${b.ttl} ${b.live ? 'live' : 'write'}`;
-          tally.set(key, (tally.get(key) ?? 0) + 1);
-        }
-      }
-    }
-    console.log([...tally].sort().map(([k, v]) => `${k}: ${v}`).join('\n'));
-  }
   const before = totals(off.rows, undefined);
   const after = totals(auto.rows, undefined);
   const timestamp = audit.find((row) => row.feature === 'ticket-triage');

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryPrefixStatistics } from './prefix-statistics.ts';
+
+const MINUTE = 60_000;
+const create = (feature = 'chat', kind: 'system' | 'tail' = 'system') => ({ feature, kind, positionClass: kind, tokens: 3000 });
+
+test('recurrence gaps drive the estimates: a prefix seen every 30 minutes is a 1h prefix, not a 5m one', () => {
+  const statistics = new MemoryPrefixStatistics();
+  let record;
+  for (let call = 0; call < 6; call += 1) record = statistics.observe('p', call * 30 * MINUTE, create());
+  const estimate = statistics.estimate(record, 'chat', 'system', 5 * 30 * MINUTE);
+  assert.equal(estimate.ownGaps, 5);
+  assert.equal(estimate.within5m, 0);
+  assert.ok(estimate.within1h > 0.8, `within1h ${estimate.within1h}`);
+});
+
+test('a prefix seen once is not expected back until its class says so', () => {
+  const statistics = new MemoryPrefixStatistics();
+  const lonely = statistics.observe('only', 0, create());
+  assert.equal(statistics.estimate(lonely, 'chat', 'system', 0).within5m, 0);
+  // Conversation tails of a feature mostly continue within a minute: a new tail inherits that.
+  for (let session = 0; session < 10; session += 1) {
+    statistics.observe(`tail-${session}`, session * MINUTE, create('chat', 'tail'));
+    if (session < 8) statistics.observe(`tail-${session}`, session * MINUTE + 20_000, undefined);
+  }
+  const fresh = statistics.observe('tail-new', 20 * MINUTE, create('chat', 'tail'));
+  const estimate = statistics.estimate(fresh, 'chat', 'tail', 20 * MINUTE);
+  assert.ok(Math.abs(estimate.within5m - 0.8) < 1e-9, `within5m ${estimate.within5m}`);
+  assert.ok(estimate.within1h <= estimate.within5m + 1e-9, 'unresolved longer gaps are not counted as hits');
+});
+
+test('an open gap longer than a TTL counts against it', () => {
+  const statistics = new MemoryPrefixStatistics();
+  let record;
+  for (let call = 0; call < 4; call += 1) record = statistics.observe('p', call * MINUTE, create());
+  assert.ok(statistics.estimate(record, 'chat', 'system', 3 * MINUTE).within5m > statistics.estimate(record, 'chat', 'system', 20 * MINUTE).within5m);
+});
+
+test('back-off account: premiums count against savings once their entries have had an hour', () => {
+  const statistics = new MemoryPrefixStatistics();
+  const hour = 60 * MINUTE;
+  statistics.account('f', 10 * hour, 500n, 0n);
+  assert.equal(statistics.lastDay('f', 10 * hour).maturedPremium, 0n);
+  assert.equal(statistics.lastDay('f', 12 * hour).maturedPremium, 500n);
+  statistics.account('f', 12 * hour, 0n, 200n);
+  assert.deepEqual(statistics.lastDay('f', 12 * hour), { premium: 500n, savings: 200n, maturedPremium: 500n });
+  assert.equal(statistics.lastDay('f', 40 * hour).premium, 0n, 'older than a day is forgotten');
+});
+
+test('snapshot and restore keep prefixes, classes, live entries and accounts', () => {
+  const statistics = new MemoryPrefixStatistics();
+  statistics.observe('a', 0, create());
+  statistics.markLive('a', 0, '1h');
+  statistics.account('chat', 0, 100n, 40n);
+  const copy = new MemoryPrefixStatistics();
+  copy.restore(JSON.parse(JSON.stringify(statistics.snapshot())));
+  assert.equal(copy.peek('a')?.liveTtl, '1h');
+  assert.equal(copy.lastDay('chat', 0).savings, 40n);
+  // The restored first occurrence is still linked: its recurrence resolves the class outcome.
+  copy.observe('a', MINUTE, undefined);
+  for (let index = 0; index < 4; index += 1) copy.observe(`b${index}`, 10 * MINUTE + index, create());
+  assert.ok(copy.estimate(undefined, 'chat', 'system', 30 * MINUTE).within5m > 0);
+});
+
+test('memory is bounded: least recently seen prefixes go first', () => {
+  const statistics = new MemoryPrefixStatistics(3);
+  for (const key of ['a', 'b', 'c']) statistics.observe(key, 0, create());
+  statistics.observe('a', 1, undefined);
+  statistics.observe('d', 2, create());
+  assert.equal(statistics.size, 3);
+  assert.equal(statistics.peek('b'), undefined);
+  assert.ok(statistics.peek('a'));
+});
