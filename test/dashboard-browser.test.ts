@@ -79,7 +79,7 @@ test('dashboard pages load against a seeded ledger, charts render with data, fil
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.addInitScript((key) => sessionStorage.setItem('costgate-admin-key', key), ADMIN_KEY);
+    await page.addInitScript({ content: `sessionStorage.setItem('costgate-admin-key', ${JSON.stringify(ADMIN_KEY)})` });
     const ready = (view: string) => page.waitForSelector(`#view[data-view="${view}"][data-state="ready"]`, { timeout: 15_000 });
 
     await page.goto(`${stack.url}/dashboard#overview`);
@@ -108,9 +108,9 @@ test('dashboard pages load against a seeded ledger, charts render with data, fil
     // A filter narrows every figure: one feature spends less than all of them.
     await page.click('#tabs a[href="#overview"]');
     await ready('overview');
-    await page.waitForFunction(() => document.querySelectorAll('select[name=feature] option').length > 1);
+    await page.waitForFunction("document.querySelectorAll('select[name=feature] option').length > 1");
     await page.selectOption('select[name=feature]', 'support-chat');
-    await page.waitForFunction((before) => document.querySelector('#view[data-state="ready"] .tile strong')?.textContent !== before, spendBefore);
+    await page.waitForFunction(`document.querySelector('#view[data-state="ready"] .tile strong')?.textContent !== ${JSON.stringify(spendBefore)}`);
     const spendAfter = await page.textContent('.tile strong');
     const dollars = (text: string | null) => Number((text ?? '').replace(/[$,]/g, ''));
     assert.ok(dollars(spendAfter) > 0 && dollars(spendAfter) < dollars(spendBefore), `${spendAfter} < ${spendBefore}`);

@@ -6,6 +6,9 @@ import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
 import { PRICES_HELP, pricesCommand } from './prices.ts';
+import { ALERTS_HELP, alertsCommand } from './alerts.ts';
+import { EXPORT_HELP, exportCommand, REPORT_ANALYTICS_HELP, SAVINGS_HELP, savingsCommand } from './analytics-commands.ts';
+import { BREAKEVEN_HELP, breakevenCommand } from './breakeven.ts';
 import { REPORT_HELP, reportCommand } from './report.ts';
 import { SERVE_HELP, serveCommand } from './serve.ts';
 
@@ -13,7 +16,11 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   serve: { run: serveCommand, help: SERVE_HELP },
   emulate: { run: emulateCommand, help: EMULATE_HELP },
   demo: { run: demoCommand, help: DEMO_HELP },
-  report: { run: reportCommand, help: REPORT_HELP },
+  report: { run: reportCommand, help: `${REPORT_HELP}\n${REPORT_ANALYTICS_HELP}` },
+  savings: { run: savingsCommand, help: SAVINGS_HELP },
+  breakeven: { run: breakevenCommand, help: BREAKEVEN_HELP },
+  alerts: { run: alertsCommand, help: ALERTS_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
   prices: { run: pricesCommand, help: PRICES_HELP },
   cache: { run: cacheCommand, help: CACHE_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },

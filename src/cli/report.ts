@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatReport, type ReportFormat } from '../analytics/reports/format-report.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { GROUP_BY_VALUES, type GroupBy, type ReportFilter } from '../ledger/ledger.ts';
+import { reportAnalyticsCommand } from './analytics-commands.ts';
 import { CliError, parseInteger, parseTime } from './cli-error.ts';
 import { openLedgerReader } from './ledger-reader.ts';
 
@@ -13,7 +14,11 @@ export const REPORT_HELP = `costgate report [--by feature|customer|user|model|pr
 
 const FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv'];
 
+const ANALYTICS_REPORTS = ['pareto', 'growth', 'percentiles', 'ratios'];
+
 export async function reportCommand(argv: string[]): Promise<void> {
+  const [kind, ...rest] = argv;
+  if (kind !== undefined && ANALYTICS_REPORTS.includes(kind)) return reportAnalyticsCommand(kind, rest);
   const { values } = parseArgs({
     args: argv,
     options: {
