@@ -13,7 +13,7 @@ const anomalyDefaults = {
   minRequests: 10,
 };
 
-/** Anomaly alerts, Prometheus /metrics and OpenTelemetry export (all off the request path). */
+/** Anomaly alerts and Prometheus /metrics (both off the request path). */
 export const analyticsConfigSchema = z.strictObject({
   anomaly: z
     .strictObject({
@@ -42,14 +42,6 @@ export const analyticsConfigSchema = z.strictObject({
       maxModelLabels: z.number().int().min(1).max(10_000).default(100),
     })
     .default({ enabled: true, maxFeatureLabels: 50, maxModelLabels: 100 }),
-  otel: z
-    .strictObject({
-      /** OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); nothing is exported without it. Also OTEL_EXPORTER_OTLP_ENDPOINT. */
-      endpoint: z.url().optional(),
-      serviceName: z.string().default('costgate'),
-      exportIntervalSeconds: z.number().int().min(1).default(60),
-    })
-    .default({ serviceName: 'costgate', exportIntervalSeconds: 60 }),
 });
 
 export type AnalyticsConfig = z.infer<typeof analyticsConfigSchema>;

@@ -61,7 +61,7 @@ export const configSchema = z.strictObject({
   contextTrim: contextTrimConfigSchema.default(CONTEXT_TRIM_DEFAULTS),
   /** Cache breakpoints planned from reuse evidence, per feature (README "Prompt-cache planner"). Off by default. */
   promptCache: promptCacheConfigSchema,
-  /** Anomaly alerts, Prometheus /metrics, OpenTelemetry export (README "Spend analytics"). */
+  /** Anomaly alerts and Prometheus /metrics (README "Spend analytics"). */
   analytics: analyticsConfigSchema.default(ANALYTICS_CONFIG_DEFAULTS),
 });
 
