@@ -3,18 +3,18 @@
  * simulated hours, shaped like real chat, RAG and batch-ish traffic. Everything is built from a
  * seeded generator, so the planner-off and planner-auto runs replay exactly the same calls.
  *
- * Features (what the client sends; no feature sets cache markers itself):
- *  - support-chat     Anthropic Sonnet 4.5: ~1.8k tokens of tools + ~4.2k system, multi-turn sessions
+ * Features (what the client sends; no feature sets cache markers itself). Sizes are o200k tokens:
+ *  - support-chat     Anthropic Sonnet 4.5: 2.4k tokens of tools + 3.8k system, multi-turn sessions
  *                     arriving in bursts (busy and quiet periods), turns 15-90 s apart.
- *  - doc-qa           Bedrock Converse Sonnet 4.5: ~2k system, two retrieved documents (of a 40-document
- *                     corpus, Zipf popularity, reused across users) and a question; steady traffic.
- *  - account-digest   Bedrock InvokeModel (Anthropic body) Sonnet 4.5: ~1.2k tools + ~5k system in three
- *                     report templates, each run every 20-40 minutes with fresh account data.
- *  - ticket-triage    Anthropic Sonnet 4.5: ~1.5k tools, then a system prompt that starts with the
- *                     current time (to the second) followed by ~3.5k tokens of rules; bursty.
- *  - contract-extract Anthropic Sonnet 4.5: short instructions and a never-seen-before contract
+ *  - doc-qa           Bedrock Converse Sonnet 4.5: 1.9k system, two retrieved documents (1.4-2.6k each,
+ *                     of a 40-document corpus with Zipf popularity, reused across users) and a question.
+ *  - account-digest   Bedrock InvokeModel (Anthropic body) Sonnet 4.5: 1.5k tools + 4.2-5.1k system in
+ *                     three report templates, each run every 20-40 minutes with fresh account data.
+ *  - ticket-triage    Anthropic Sonnet 4.5: 2.0k tools, then a system prompt that starts with the
+ *                     current time (to the millisecond) followed by 3.2k tokens of rules; bursty.
+ *  - contract-extract Anthropic Sonnet 4.5: 0.5k instructions and a never-seen-before contract
  *                     (3-6k tokens) every few minutes: nothing in it is ever reused.
- *  - sql-assistant    OpenAI gpt-4.1: ~0.8k tools + ~3k system, short multi-turn sessions.
+ *  - sql-assistant    OpenAI gpt-4.1: 1.1k tools + 2.7k system, short multi-turn sessions.
  */
 
 export type FeatureName = 'support-chat' | 'doc-qa' | 'account-digest' | 'ticket-triage' | 'contract-extract' | 'sql-assistant';

@@ -244,6 +244,9 @@ interface Totals {
   leverSaving: Picodollars;
   ttl5m: number;
   ttl1h: number;
+  /** The ledger's own cache accounting (cacheWritePremium / cacheReadSaving), where rows carry it. */
+  ledgerPremium: Picodollars;
+  ledgerSavings: Picodollars;
 }
 
 function price(row: UsageEvent, usage: Usage): Picodollars {
@@ -270,7 +273,7 @@ function asUncached(usage: Usage, reads: boolean, writes: boolean): Usage {
 }
 
 function totals(rows: RunResult['rows'], feature: FeatureName | undefined): Totals {
-  const result: Totals = { requests: 0, inputCost: 0n, inputTokens: 0, readTokens: 0, premium: 0n, readSavings: 0n, leverSaving: 0n, ttl5m: 0, ttl1h: 0 };
+  const result: Totals = { requests: 0, inputCost: 0n, inputTokens: 0, readTokens: 0, premium: 0n, readSavings: 0n, leverSaving: 0n, ttl5m: 0, ttl1h: 0, ledgerPremium: 0n, ledgerSavings: 0n };
   for (const { feature: name, row } of rows) {
     if (feature !== undefined && name !== feature) continue;
     const actual = price(row, row.usage);
@@ -281,6 +284,8 @@ function totals(rows: RunResult['rows'], feature: FeatureName | undefined): Tota
     // The same definitions as the ledger's cache accounting: writes over uncached input, reads under it.
     result.premium += actual - price(row, asUncached(row.usage, false, true));
     result.readSavings += price(row, asUncached(row.usage, true, false)) - actual;
+    result.ledgerPremium += row.cacheWritePremium ?? 0n;
+    result.ledgerSavings += row.cacheReadSaving ?? 0n;
     for (const lever of row.levers ?? []) {
       if (lever.lever !== 'prompt_cache') continue;
       result.leverSaving += lever.saving;
@@ -346,6 +351,10 @@ async function main(): Promise<void> {
   const before = totals(off.rows, undefined);
   const after = totals(auto.rows, undefined);
   const timestamp = audit.find((row) => row.feature === 'ticket-triage');
+  console.log(
+    `ledger cache columns (auto run): premium $${usd(after.ledgerPremium)}, read savings $${usd(after.ledgerSavings)}` +
+      (after.ledgerPremium === after.premium && after.ledgerSavings === after.readSavings ? ' (agree with the table)' : ' (differ from the table: check)'),
+  );
   console.log(
     `\nSUMMARY prompt-cache: input cost $${usd(before.inputCost)} off -> $${usd(after.inputCost)} auto (${change(after.inputCost, before.inputCost)}), ` +
       `hit rate ${percent(before.readTokens, before.inputTokens)} -> ${percent(after.readTokens, after.inputTokens)}, ` +
