@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ResponseCacheConfig } from '../../config/response-cache-config.ts';
 import type { ParsedCall } from '../../providers/provider.ts';
 import type { ResponseCache } from '../response-cache/response-cache.ts';
-import type { CachedResponse } from '../response-cache/response-store.ts';
+import type { CachedResponse, SemanticAttachment } from '../response-cache/response-store.ts';
 import { EntryLearning } from './bounded-threshold.ts';
 import type { Embedder } from './embedder.ts';
 import { SemanticMatcher } from './semantic-matcher.ts';
@@ -45,6 +45,7 @@ export class SemanticCache {
   private readonly snapshotPath: string | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  private loaded = false;
   private readonly work = new Set<Promise<void>>();
   private saved: LearningSnapshot | undefined;
 
@@ -64,7 +65,8 @@ export class SemanticCache {
     cache.store.subscribe({
       added: (entry) => {
         // Indexing an HNSW node takes up to a few milliseconds: never on the response path.
-        if (entry.semantic) this.track(new Promise((resolve) => setImmediate(resolve)).then(() => this.index(entry)));
+        // While loading, the bulk pass after the store is ready indexes everything at once.
+        if (entry.semantic && this.loaded) this.track(new Promise((resolve) => setImmediate(resolve)).then(() => this.index(entry)));
       },
       removed: (entry) => {
         if (entry.semantic) void this.forget(entry.key);
@@ -88,7 +90,14 @@ export class SemanticCache {
       }
     }
     await this.cache.store.ready;
-    for (const entry of [...this.cache.store.entries()]) if (entry.semantic) await this.index(entry);
+    const items = [];
+    for (const entry of this.cache.store.entries()) {
+      if (!entry.semantic || this.matcher.idOf(entry.key) !== undefined) continue;
+      items.push({ entry: this.matchEntry(entry, entry.semantic), vector: entry.semantic.vector });
+    }
+    this.matcher.addMany(items);
+    for (const { entry } of items) this.touch(entry.key);
+    this.loaded = true;
     for (const [name, state] of Object.entries(this.saved?.calibrators ?? {})) {
       const [feature, bound] = name.split('\u0000');
       const calibrator = this.matcher.calibrator(feature || undefined, { errorBound: Number(bound), shadowRate: 0, minSimilarity: -1 });
@@ -101,16 +110,7 @@ export class SemanticCache {
     const semantic = entry.semantic;
     // Evicted between being stored and being indexed: nothing to index.
     if (!semantic || (await this.cache.store.peek(entry.key)) !== entry) return;
-    const learning = new EntryLearning();
-    const saved = this.saved?.entries[entry.key];
-    if (saved) {
-      learning.maxWrong = saved.maxWrong;
-      learning.own = saved.own.map(([similarity, correct, weight]) => ({ similarity, correct: correct === 1, weight }));
-    }
-    await this.matcher.add(
-      { key: entry.key, partition: semantic.partition, tenant: entry.tenant, prompt: semantic.prompt, feature: semantic.feature, expiresAt: entry.expiresAt, learning },
-      semantic.vector,
-    );
+    await this.matcher.add(this.matchEntry(entry, semantic), semantic.vector);
     // Once indexed the vector lives in the index (and in the entry's file), not twice in memory.
     this.touch(entry.key);
     while (this.matcher.size > this.config.maxEntries) {
@@ -120,6 +120,16 @@ export class SemanticCache {
       await this.cache.store.delete(oldest);
       await this.matcher.remove(oldest);
     }
+  }
+
+  private matchEntry(entry: CachedResponse, semantic: SemanticAttachment) {
+    const learning = new EntryLearning();
+    const saved = this.saved?.entries[entry.key];
+    if (saved) {
+      learning.maxWrong = saved.maxWrong;
+      learning.own = saved.own.map(([similarity, correct, weight]) => ({ similarity, correct: correct === 1, weight }));
+    }
+    return { key: entry.key, partition: semantic.partition, tenant: entry.tenant, prompt: semantic.prompt, feature: semantic.feature, expiresAt: entry.expiresAt, learning };
   }
 
   private async forget(key: string): Promise<void> {

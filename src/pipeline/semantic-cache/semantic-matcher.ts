@@ -1,6 +1,6 @@
 import { EntryLearning, ThresholdCalibrator } from './bounded-threshold.ts';
 import { guardFeatures, guardMatch, type GuardVerdict } from './match-guard.ts';
-import type { VectorIndex } from './vector-index.ts';
+import { PartitionedVectorIndex, type VectorIndex } from './vector-index.ts';
 
 /** What the matcher keeps per cached question. */
 export interface MatchEntry {
@@ -84,6 +84,23 @@ export class SemanticMatcher {
     this.byKey.set(stored.key, stored.id);
     await this.index.add(stored.partition, stored.id, vector);
     return stored;
+  }
+
+  /** Registers many new entries and indexes them partition by partition in bulk (start-up, benchmarks). */
+  addMany(items: ReadonlyArray<{ entry: Omit<MatchEntry, 'id' | 'learning' | 'guard'> & { learning?: EntryLearning }; vector: Float32Array }>): void {
+    if (!(this.index instanceof PartitionedVectorIndex)) throw new Error('bulk loading needs the in-process index');
+    const byPartition = new Map<string, { ids: number[]; vectors: Float32Array[] }>();
+    for (const { entry, vector } of items) {
+      if (this.byKey.has(entry.key)) continue;
+      const stored: MatchEntry = { ...entry, id: this.nextId++, learning: entry.learning ?? new EntryLearning(), guard: undefined };
+      this.entries.set(stored.id, stored);
+      this.byKey.set(stored.key, stored.id);
+      let group = byPartition.get(stored.partition);
+      if (!group) byPartition.set(stored.partition, (group = { ids: [], vectors: [] }));
+      group.ids.push(stored.id);
+      group.vectors.push(vector);
+    }
+    for (const [partition, group] of byPartition) this.index.addMany(partition, group.ids, group.vectors);
   }
 
   async remove(key: string): Promise<MatchEntry | undefined> {
