@@ -32,6 +32,18 @@ export interface PipelineDependencies {
   closers?: Array<() => Promise<void>>;
 }
 
+/** The planner, registered to write its last statistics snapshot when the gateway shuts down. */
+function createPromptCachePlanner(dependencies: PipelineDependencies): Stage {
+  const planner = createPromptCacheStage({
+    config: dependencies.config.promptCache,
+    pricer: dependencies.pricer,
+    dataDir: dependencies.dataDir,
+    ...(dependencies.clock ? { now: dependencies.clock } : {}),
+  });
+  dependencies.closers?.push(() => planner.close());
+  return planner;
+}
+
 function logOption(dependencies: PipelineDependencies): { log?: (line: string) => void } {
   return dependencies.log ? { log: dependencies.log } : {};
 }
@@ -57,16 +69,7 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
       ...logOption(dependencies),
     }),
     // prompt-cache planner: absent unless some feature's mode is observe or auto
-    ...(promptCacheEnabled(dependencies.config.promptCache)
-      ? [
-          createPromptCacheStage({
-            config: dependencies.config.promptCache,
-            pricer: dependencies.pricer,
-            dataDir: dependencies.dataDir,
-            ...(dependencies.clock ? { now: dependencies.clock } : {}),
-          }),
-        ]
-      : []),
+    ...(promptCacheEnabled(dependencies.config.promptCache) ? [createPromptCachePlanner(dependencies)] : []),
     createForwardStage(dependencies.upstream),
   ];
 }
