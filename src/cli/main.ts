@@ -2,6 +2,7 @@ import { ConfigError, hasProviderKeys } from '../config/load-config.ts';
 import { LedgerLockedError, LedgerNotFoundError } from '../ledger/duckdb/duckdb-ledger.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { CACHE_HELP, cacheCommand } from './cache.ts';
+import { BATCH_HELP, batchCommand } from './batch.ts';
 import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   alerts: { run: alertsCommand, help: ALERTS_HELP },
   export: { run: exportCommand, help: EXPORT_HELP },
   prices: { run: pricesCommand, help: PRICES_HELP },
+  batch: { run: batchCommand, help: BATCH_HELP },
   cache: { run: cacheCommand, help: CACHE_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },
   start: {

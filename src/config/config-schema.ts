@@ -4,6 +4,7 @@ import { OUTPUT_POLICY_DEFAULTS, outputPolicyConfigSchema } from './output-polic
 import { promptCacheConfigSchema } from './prompt-cache-config.ts';
 import { ANALYTICS_CONFIG_DEFAULTS, analyticsConfigSchema } from './analytics-config.ts';
 import { responseCacheConfigSchema } from './response-cache-config.ts';
+import { batchConfigSchema } from './batch-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -63,6 +64,8 @@ export const configSchema = z.strictObject({
   promptCache: promptCacheConfigSchema,
   /** Anomaly alerts and Prometheus /metrics (README "Spend analytics"). */
   analytics: analyticsConfigSchema.default(ANALYTICS_CONFIG_DEFAULTS),
+  /** Batch jobs and deferred requests (README "Batch jobs"). */
+  batch: batchConfigSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,58 @@
+import { dirname, join } from 'node:path';
+import type { BatchConfig } from '../config/batch-config.ts';
+import type { LoadedConfig } from '../config/load-config.ts';
+import type { ProviderId } from '../core/provider-id.ts';
+import { createAnthropicBatchApi } from '../providers/anthropic/anthropic-batch-api.ts';
+import type { BatchApi } from '../providers/batch-api.ts';
+import { createBedrockBatchApi } from '../providers/bedrock/bedrock-batch-api.ts';
+import { createOpenAIBatchApi } from '../providers/openai/openai-batch-api.ts';
+import type { JobOptions } from './store/batch-store.ts';
+
+/** Where batch state lives and how each provider's batch API is reached, from the config. */
+
+export function batchPaths(config: BatchConfig, ledgerPath: string): { storePath: string; workRoot: string } {
+  const folder = dirname(ledgerPath);
+  return { storePath: config.storePath ?? join(folder, 'batch.duckdb'), workRoot: config.workDir ?? join(folder, 'batch') };
+}
+
+export function jobOptions(config: BatchConfig, provider: ProviderId, overrides: Partial<JobOptions> = {}): JobOptions {
+  return {
+    maxRetries: config.maxRetries,
+    concurrency: config.concurrency,
+    maxEnqueuedTokens: config.maxEnqueuedTokens,
+    pollIntervalMs: config.pollIntervalMs,
+    maxPollIntervalMs: config.maxPollIntervalMs,
+    limits: config.limits[provider],
+    ...overrides,
+  };
+}
+
+export class BatchSetupError extends Error {
+  override name = 'BatchSetupError';
+}
+
+export function createBatchApi(provider: ProviderId, loaded: LoadedConfig): BatchApi {
+  const { upstreams, config } = loaded;
+  switch (provider) {
+    case 'openai':
+      return createOpenAIBatchApi(upstreams.openai);
+    case 'anthropic':
+      return createAnthropicBatchApi(upstreams.anthropic);
+    case 'bedrock': {
+      const bedrock = config.batch.bedrock;
+      if (!bedrock) {
+        throw new BatchSetupError('Bedrock batch needs batch.bedrock.bucket and batch.bedrock.roleArn in costgate.yaml (an S3 bucket and a service role Bedrock can use to read and write it)');
+      }
+      return createBedrockBatchApi({
+        region: bedrock.region ?? upstreams.bedrock.region,
+        credentials: upstreams.bedrock.credentials,
+        bucket: bedrock.bucket,
+        prefix: bedrock.prefix,
+        roleArn: bedrock.roleArn,
+        endpoint: bedrock.endpoint,
+        s3Endpoint: bedrock.s3Endpoint,
+        timeoutHours: bedrock.timeoutHours,
+      });
+    }
+  }
+}

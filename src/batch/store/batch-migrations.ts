@@ -1,0 +1,95 @@
+import type { Migration } from '../../ledger/duckdb/migrations.ts';
+
+/**
+ * Schema of the batch job store (its own file, batch.duckdb, beside the ledger; see
+ * duckdb-batch-store.ts for why). Same rules as the ledger's: append steps, never edit shipped ones.
+ * Times are epoch milliseconds; money is integer picodollars. batch_lines has no index: every
+ * statement reaches lines through a join or a scan, which keeps a million-line job's memory flat.
+ */
+export const BATCH_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create batch jobs, lines and chunks',
+    statements: [
+      `CREATE TABLE batch_jobs (
+        job_id VARCHAR PRIMARY KEY,
+        created_at BIGINT NOT NULL,
+        provider VARCHAR NOT NULL,
+        model VARCHAR,
+        input_path VARCHAR NOT NULL,
+        output_path VARCHAR,
+        work_dir VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        options JSON NOT NULL,
+        defaults JSON NOT NULL,
+        cancel_requested BOOLEAN NOT NULL DEFAULT false,
+        runner_pid INTEGER,
+        error VARCHAR,
+        total_lines BIGINT NOT NULL DEFAULT 0,
+        invalid_lines BIGINT NOT NULL DEFAULT 0,
+        duplicate_lines BIGINT NOT NULL DEFAULT 0
+      )`,
+      `CREATE TABLE batch_lines (
+        job_id VARCHAR NOT NULL,
+        line_no BIGINT NOT NULL,
+        custom_id VARCHAR NOT NULL,
+        model VARCHAR,
+        endpoint VARCHAR,
+        request_hash VARCHAR,
+        request_offset BIGINT,
+        request_length INTEGER,
+        est_tokens BIGINT,
+        feature VARCHAR,
+        customer VARCHAR,
+        user_id VARCHAR,
+        tags JSON,
+        canonical_line BIGINT,
+        state VARCHAR NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        chunk_id INTEGER,
+        out_file VARCHAR,
+        out_offset BIGINT,
+        out_length INTEGER,
+        status INTEGER,
+        error_type VARCHAR,
+        error_message VARCHAR,
+        served_model VARCHAR,
+        usage JSON,
+        stop_reason VARCHAR,
+        cost BIGINT,
+        baseline BIGINT,
+        price_version VARCHAR,
+        cache_write_premium BIGINT,
+        cache_read_saving BIGINT,
+        batch_id VARCHAR,
+        latency_ms DOUBLE,
+        time_ms BIGINT,
+        recorded BOOLEAN NOT NULL DEFAULT false
+      )`,
+      `CREATE TABLE batch_chunks (
+        job_id VARCHAR NOT NULL,
+        chunk_id INTEGER NOT NULL,
+        model VARCHAR NOT NULL,
+        endpoint VARCHAR NOT NULL,
+        lines INTEGER NOT NULL,
+        bytes BIGINT NOT NULL,
+        est_tokens BIGINT NOT NULL,
+        state VARCHAR NOT NULL,
+        token VARCHAR NOT NULL,
+        file_ref VARCHAR,
+        batch_id VARCHAR,
+        intent_at BIGINT,
+        submitted_at BIGINT,
+        ended_at BIGINT,
+        outcome VARCHAR,
+        message VARCHAR,
+        provider_status VARCHAR,
+        next_attempt_at BIGINT NOT NULL DEFAULT 0,
+        poll_interval_ms BIGINT NOT NULL DEFAULT 0,
+        succeeded INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, chunk_id)
+      )`,
+    ],
+  },
+];
