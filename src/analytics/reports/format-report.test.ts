@@ -113,7 +113,13 @@ describe('formatReport table', () => {
     assert.match(lines[3] ?? '', /\$0\.000027\s+\$0\.000027\s+\$0\.00\s+\$0\.000004\s+1$/);
   });
 
-  it('says so when there is nothing to show', () => {
+  it('flags groups where prompt caching cost more than it saved', () => {
+    const losing = formatReport([row({ key: 'sparse', cacheWritePremium: 9_000_000n, cacheReadSavings: 1_000_000n }), row({ key: 'busy' })], 'feature', 'table');
+    assert.match(losing, /prompt caching cost more than it saved \(negative cache net\) for feature sparse\.$/m);
+    assert.doesNotMatch(table, /cost more than it saved/);
+  });
+
+    it('says so when there is nothing to show', () => {
     assert.equal(formatReport([], 'feature', 'table'), 'no usage recorded for this query\n');
   });
 });

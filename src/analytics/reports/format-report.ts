@@ -170,5 +170,10 @@ function formatTable(rows: readonly ReportRow[], by: GroupBy): string {
     const requests = unpriced === 1 ? '1 unpriced request (no known price for its model) is' : `${unpriced} unpriced requests (no known price for their model) are`;
     lines.push('', `${requests} not in cost; see \`costgate prices --unpriced\`.`);
   }
+  // A cache write premium that reads never repaid is pure loss: say so rather than bury it in a column.
+  const losing = rows.filter((row) => row.cacheReadSavings < row.cacheWritePremium).map((row) => row.key ?? NOT_ATTRIBUTED);
+  if (losing.length > 0) {
+    lines.push('', `prompt caching cost more than it saved (negative cache net) for ${by} ${losing.join(', ')}.`);
+  }
   return `${lines.join('\n')}\n`;
 }
