@@ -4,6 +4,7 @@ import { OUTPUT_POLICY_DEFAULTS, outputPolicyConfigSchema } from './output-polic
 import { promptCacheConfigSchema } from './prompt-cache-config.ts';
 import { ANALYTICS_CONFIG_DEFAULTS, analyticsConfigSchema } from './analytics-config.ts';
 import { responseCacheConfigSchema } from './response-cache-config.ts';
+import { ROUTER_DEFAULTS, routerConfigSchema } from './router-config.ts';
 import { batchConfigSchema } from './batch-config.ts';
 
 const priceOverride = z.strictObject({
@@ -56,6 +57,8 @@ export const configSchema = z.strictObject({
   prices: z.strictObject({ overrides: z.array(priceOverride).default([]) }).default({ overrides: [] }),
   /** Exact and semantic response cache, per feature (README "Response cache"). Off by default. */
   responseCache: responseCacheConfigSchema,
+  /** Model routing and cascades per feature (README "Routing and cascades"). Off by default. */
+  router: routerConfigSchema.default(ROUTER_DEFAULTS),
   /** Per-feature output caps, reasoning clamps and JSON schemas (README "Output policy"). */
   outputPolicy: outputPolicyConfigSchema.default(OUTPUT_POLICY_DEFAULTS),
   /** Reranking and trimming of retrieved documents marked by the client (README "Context trimming"). */

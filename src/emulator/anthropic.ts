@@ -2,6 +2,7 @@ import type { ErrorRenderer, RequestContext } from './context.ts';
 import { EmulatorError, isRecord, numberField, stringField } from './context.ts';
 import { SSE_HEADERS, sendJson, sendStream, sseEvent } from './http-io.ts';
 import { type BreakpointUsage, type CacheTtl, type PromptBlock, breakpointProblem } from './prompt-cache.ts';
+import { shapeAnswer } from './answer-scenarios.ts';
 import { type OutputPlan, planOutput, seedFrom } from './reply.ts';
 import { anthropicThinkingTokens } from './reasoning.ts';
 import { countTokens } from './tokens.ts';
@@ -172,12 +173,15 @@ export function createAnthropicReply(context: RequestContext, options: Anthropic
   const blocks = anthropicPromptBlocks(body, messages);
   const cache = context.state.breakpointCache.apply(options.namespace, blocks, options.minimumTokens);
   const outputConfig = isRecord(body['output_config']) ? body['output_config'] : {};
-  const plan = planOutput({
-    seed: seedFrom(blocks.map((block) => block.identity)),
-    wantedTokens: context.replyTokens,
-    reasoningTokens: anthropicThinkingTokens(context, options.model, body['thinking'], outputConfig['effort'], maxTokens),
-    maxTokens,
-  });
+  const plan = shapeAnswer(
+    planOutput({
+      seed: seedFrom(blocks.map((block) => block.identity)),
+      wantedTokens: context.replyTokens,
+      reasoningTokens: anthropicThinkingTokens(context, options.model, body['thinking'], outputConfig['effort'], maxTokens),
+      maxTokens,
+    }),
+    options.model,
+  );
   const message = {
     id: context.state.nextId(options.idPrefix),
     type: 'message',

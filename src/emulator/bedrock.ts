@@ -5,6 +5,7 @@ import { EVENT_STREAM_CONTENT_TYPE, encodeChunk, encodeEvent } from './event-str
 import { sendJson, sendStream } from './http-io.ts';
 import { type BreakpointUsage, type CacheTtl, type PromptBlock, breakpointProblem } from './prompt-cache.ts';
 import { anthropicThinkingTokens } from './reasoning.ts';
+import { shapeAnswer } from './answer-scenarios.ts';
 import { embeddingVector, planOutput, seedFrom } from './reply.ts';
 import { countTokens } from './tokens.ts';
 
@@ -130,12 +131,15 @@ export async function handleConverse(context: RequestContext, streaming: boolean
   // without breaking it out, like the real service.
   const extra = isRecord(body['additionalModelRequestFields']) ? body['additionalModelRequestFields'] : {};
   const outputConfig = isRecord(body['outputConfig']) ? body['outputConfig'] : {};
-  const plan = planOutput({
-    seed: seedFrom(prompt.blocks.map((block) => block.identity)),
-    wantedTokens: context.replyTokens,
-    reasoningTokens: anthropicThinkingTokens(context, model, extra['thinking'], outputConfig['effort'], maxTokens),
-    maxTokens,
-  });
+  const plan = shapeAnswer(
+    planOutput({
+      seed: seedFrom(prompt.blocks.map((block) => block.identity)),
+      wantedTokens: context.replyTokens,
+      reasoningTokens: anthropicThinkingTokens(context, model, extra['thinking'], outputConfig['effort'], maxTokens),
+      maxTokens,
+    }),
+    model,
+  );
   const stopReason = plan.truncated ? 'max_tokens' : 'end_turn';
   const usage = converseUsage(cache, plan.outputTokens, prompt.hasCachePoints);
   const metrics = { latencyMs: context.latencyMs };

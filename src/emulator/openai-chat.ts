@@ -11,6 +11,7 @@ import {
   requireModel,
 } from './openai.ts';
 import type { PrefixUsage } from './prompt-cache.ts';
+import { shapeAnswer, tokenLogprobs } from './answer-scenarios.ts';
 import { type OutputPlan, planOutput } from './reply.ts';
 
 /** POST /v1/chat/completions, streamed and not. */
@@ -67,8 +68,9 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
   const cache = applyPrefixCache(context, model, prompt);
   const reasoningTokens = reasoningTokensFor(context, model, body['reasoning_effort']);
   const plans = Array.from({ length: choiceCount }, (_, index) =>
-    planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, reasoningTokens, maxTokens }),
+    shapeAnswer(planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, reasoningTokens, maxTokens }), model),
   );
+  const wantsLogprobs = body['logprobs'] === true;
   const usage = chatUsage(model, prompt.tokens.length, cache, plans);
   const base = {
     id: context.state.nextId('chatcmpl-emu'),
@@ -89,7 +91,7 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
         choices: plans.map((plan, index) => ({
           index,
           message: { role: 'assistant', content: plan.text, refusal: null, annotations: [] },
-          logprobs: null,
+          logprobs: wantsLogprobs ? { content: tokenLogprobs(plan.pieces, model), refusal: null } : null,
           finish_reason: finishReason(plan),
         })),
         usage,
@@ -105,10 +107,14 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
   const tail = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
   const chunks: string[] = [];
   plans.forEach((plan, index) => {
-    const choice = (delta: string, finish: string | null = null) =>
-      `${head}{"index":${index},"delta":${delta},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}${tail}`;
+    const choice = (delta: string, finish: string | null = null, logprobs = 'null') =>
+      `${head}{"index":${index},"delta":${delta},"logprobs":${logprobs},"finish_reason":${JSON.stringify(finish)}}${tail}`;
     chunks.push(choice('{"role":"assistant","content":"","refusal":null}'));
-    for (const piece of plan.pieces) chunks.push(choice(`{"content":${JSON.stringify(piece)}}`));
+    const logprobs = wantsLogprobs ? tokenLogprobs(plan.pieces, model) : undefined;
+    plan.pieces.forEach((piece, position) => {
+      const entry = logprobs?.[position];
+      chunks.push(choice(`{"content":${JSON.stringify(piece)}}`, null, entry ? JSON.stringify({ content: [entry], refusal: null }) : 'null'));
+    });
     chunks.push(choice('{}', finishReason(plan)));
   });
   if (includeUsage) {

@@ -30,3 +30,25 @@ test('calling next twice is an error, not a double upstream call', async () => {
   };
   await assert.rejects(compose([twice])(context), /next\(\) twice/);
 });
+
+test('a stage may run the rest of the pipeline once per child context (cascade attempts), never twice on one', async () => {
+  const seen: string[] = [];
+  const attempts: Stage = {
+    name: 'attempts',
+    async run(parent, next) {
+      const first = { ...parent, requestId: 'first' } as CallContext;
+      const second = { ...parent, requestId: 'second' } as CallContext;
+      await next(first);
+      await next(second);
+      await assert.rejects(next(first), /next\(\) twice/);
+    },
+  };
+  const last: Stage = {
+    name: 'last',
+    async run(attempt) {
+      seen.push(attempt.requestId);
+    },
+  };
+  await compose([attempts, last])({ requestId: 'parent' } as CallContext);
+  assert.deepEqual(seen, ['first', 'second']);
+});

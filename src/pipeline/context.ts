@@ -1,5 +1,6 @@
 import type { Attribution } from '../core/attribution.ts';
 import type { LeverEffect } from '../core/lever.ts';
+import type { Usage } from '../core/usage.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import type { CostResult } from '../pricing/pricer.ts';
 import type { ParsedCall, ProviderAdapter, ResponseFacts } from '../providers/provider.ts';
@@ -66,4 +67,18 @@ export interface CallContext {
    * for calls that have one; record-usage puts both on the ledger row.
    */
   outputCap?: { requested: number | undefined; sent: number | undefined };
+  /** The route a routing stage took ("cascade:gpt-4o-mini>gpt-4o"); the ledger's `route` column. */
+  route?: string;
+  /**
+   * Upstream calls made for this request besides the one whose answer the client got (a cascade's
+   * escalated cheap answer, a judge). Record-usage adds their cost to the call's cost.
+   */
+  extraCalls?: ExtraUpstreamCall[];
+}
+
+export interface ExtraUpstreamCall {
+  model: string;
+  /** Undefined when the call failed without reporting usage (not billed). */
+  usage: Usage | undefined;
+  purpose: 'escalated' | 'judge';
 }

@@ -13,6 +13,8 @@ import type { UpstreamClient } from './forward/upstream-client.ts';
 import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
 import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
+import type { RecentCalls } from './router/recent-calls.ts';
+import { createRouterStage, type OutcomeSink } from './router/router-stage.ts';
 import type { Stage } from './stage.ts';
 
 export interface PipelineDependencies {
@@ -30,6 +32,10 @@ export interface PipelineDependencies {
   adapters?: Partial<Record<ProviderId, ProviderAdapter>>;
   /** Stages that hold state push a function here; the gateway runs them on shutdown (flush, snapshot). */
   closers?: Array<() => Promise<void>>;
+  /** Where the router stores shadow comparisons (the ledger's outcomes). */
+  outcomes?: OutcomeSink;
+  /** Routed calls remembered for feedback (shared with the feedback route). */
+  recentCalls?: RecentCalls;
 }
 
 /** The planner, registered to write its last statistics snapshot when the gateway shuts down. */
@@ -60,7 +66,20 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
     // response cache (exact, then semantic): absent unless some feature's policy turns it on
     ...createResponseCacheStages(dependencies),
-    // routing and cascades
+    // routing and cascades: absent unless router.enabled
+    ...(dependencies.config.router.enabled
+      ? [
+          createRouterStage({
+            config: dependencies.config.router,
+            pricer: dependencies.pricer,
+            usage: dependencies.usage,
+            baseDir: process.cwd(),
+            ...(dependencies.outcomes ? { outcomes: dependencies.outcomes } : {}),
+            ...(dependencies.recentCalls ? { recentCalls: dependencies.recentCalls } : {}),
+            ...logOption(dependencies),
+          }),
+        ]
+      : []),
     createContextTrimStage({ config: dependencies.config.contextTrim, pricer: dependencies.pricer, ...logOption(dependencies) }),
     createOutputPolicyStage({
       config: dependencies.config.outputPolicy,

@@ -12,17 +12,31 @@ export interface UsageSink {
 
 const NOT_BILLED = 'not-billed';
 
+/** Cost of the extra upstream calls a routing stage made for this request; undefined if one is unpriced. */
+function extraCallsCost(context: CallContext, pricer: Pricer): bigint | undefined {
+  let total = 0n;
+  for (const extra of context.extraCalls ?? []) {
+    if (!extra.usage) continue;
+    const cost = pricer.cost({ provider: context.call.operation.provider, model: extra.model, usage: extra.usage, at: new Date(context.receivedAt) })?.cost;
+    if (cost === undefined) return undefined;
+    total += cost;
+  }
+  return total;
+}
+
 /** Providers do not bill a failed call that reported no usage, so its cost is a known zero, not unpriced. */
 function priceCall(context: CallContext, pricer: Pricer, model: string | undefined, status: number) {
   const usage = context.facts?.usage;
+  const extra = extraCallsCost(context, pricer);
   if (!usage) {
-    return status >= 400 || status === 0 ? { cost: 0n, priceVersion: NOT_BILLED } : { cost: undefined, priceVersion: undefined };
+    return status >= 400 || status === 0 ? { cost: extra, priceVersion: NOT_BILLED } : { cost: undefined, priceVersion: undefined };
   }
   if (!model) return { cost: undefined, priceVersion: undefined };
   const input = { provider: context.call.operation.provider, model, usage, at: new Date(context.receivedAt) };
   const result = pricer.cost(input);
-  context.cost = result;
-  return { cost: result?.cost, priceVersion: result?.priceVersion, cache: result ? cacheAccounting(pricer, input, result.cost) : undefined };
+  // A cascade's escalated attempts and judges are part of what this request cost.
+  context.cost = result && context.extraCalls?.length ? (extra === undefined ? undefined : { ...result, cost: result.cost + extra }) : result;
+  return { cost: context.cost?.cost, priceVersion: result?.priceVersion, cache: result ? cacheAccounting(pricer, input, result.cost) : undefined };
 }
 
 export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEvent {
@@ -54,6 +68,7 @@ export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEven
   };
   if (levers.length > 0) event.levers = levers;
   if (context.cacheStatus !== undefined) event.cacheStatus = context.cacheStatus;
+  if (context.route !== undefined) event.route = context.route;
   if (context.outputCap?.requested !== undefined) event.maxTokensRequested = context.outputCap.requested;
   if (context.outputCap?.sent !== undefined) event.maxTokensSent = context.outputCap.sent;
   if (cache) {
