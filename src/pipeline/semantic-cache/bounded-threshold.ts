@@ -8,7 +8,8 @@
  * chosen by fixed-sequence testing (as in Learn-then-Test): going down from the most similar
  * observations, each step tests "the error rate at or above this t exceeds the bound" with an exact
  * (Clopper-Pearson) upper confidence bound, and the descent stops at the first step that cannot
- * reject it. Until enough feedback exists nothing is served at all.
+ * reject it (see `learnThreshold` for how several descents share the error budget). Until enough
+ * feedback exists nothing is served at all.
  */
 
 export interface Observation {
@@ -94,36 +95,75 @@ export function minimumObservations(bound: number, confidence: number): number {
   return Math.ceil(Math.log(1 - confidence) / Math.log(1 - bound));
 }
 
-/**
- * The lowest similarity threshold whose served region is shown to have an error rate below
- * `bound`, or Infinity (serve nothing) when even the most similar observations cannot show it.
- */
-export function learnThreshold(observations: readonly Observation[], bound: number, confidence: number, floor = -1): number {
-  const start = minimumObservations(bound, confidence);
-  if (observations.length < start) return Number.POSITIVE_INFINITY;
+interface Accumulated {
+  similarity: number;
+  count: number;
+  trials: number;
+  errors: number;
+  /** Last observation of a run of equal similarities: a threshold there serves the whole tie. */
+  boundary: boolean;
+}
+
+/** Cumulative weighted counts from the most similar observation down. */
+function accumulate(observations: readonly Observation[]): Accumulated[] {
   const sorted = [...observations].sort((left, right) => right.similarity - left.similarity);
-  const step = Math.max(1, Math.ceil(start / 4));
-  let threshold = Number.POSITIVE_INFINITY;
+  const rows: Accumulated[] = [];
   let weight = 0;
   let weightSquared = 0;
   let wrongWeight = 0;
-  let nextTest = start;
-  for (let index = 0; index < sorted.length; index += 1) {
-    const observation = sorted[index] as Observation;
+  sorted.forEach((observation, index) => {
     weight += observation.weight;
     weightSquared += observation.weight * observation.weight;
     if (!observation.correct) wrongWeight += observation.weight;
-    const count = index + 1;
-    // Test only where the similarity changes, so a threshold includes every tie it would serve.
-    const following = sorted[index + 1];
-    if (count < nextTest || (following !== undefined && following.similarity === observation.similarity)) continue;
-    if (observation.similarity < floor) break;
     // Weighted counts as an effective binomial sample (Kish's effective sample size).
     const trials = (weight * weight) / weightSquared;
-    const errors = (wrongWeight / weight) * trials;
-    if (errorUpperBound(errors, trials, confidence) > bound) break;
-    threshold = observation.similarity;
-    nextTest = count + step;
+    const following = sorted[index + 1];
+    rows.push({
+      similarity: observation.similarity,
+      count: index + 1,
+      trials,
+      errors: (wrongWeight / weight) * trials,
+      boundary: following === undefined || following.similarity !== observation.similarity,
+    });
+  });
+  return rows;
+}
+
+/** One fixed-sequence descent starting at `start` observations: the lowest threshold it reaches. */
+function descend(rows: readonly Accumulated[], start: number, bound: number, confidence: number, floor: number): number {
+  const step = Math.max(1, Math.ceil(start / 4));
+  let threshold = Number.POSITIVE_INFINITY;
+  let nextTest = start;
+  for (const row of rows) {
+    if (row.count < nextTest || !row.boundary) continue;
+    if (row.similarity < floor) break;
+    if (errorUpperBound(row.errors, row.trials, confidence) > bound) break;
+    threshold = row.similarity;
+    nextTest = row.count + step;
+  }
+  return threshold;
+}
+
+/**
+ * The lowest similarity threshold whose served region is shown to have an error rate below
+ * `bound`, or Infinity (serve nothing) when no descent can show it.
+ *
+ * A descent that starts with few observations can serve early but is stopped by the first few
+ * errors near the top; one that starts with more has more power. So several descents start at
+ * 1, 4, 16, ... times the minimum sample, the i-th spending alpha/2^(i+1) of the error budget:
+ * by the union bound the chance that any of them passes a threshold whose true error exceeds the
+ * bound stays below alpha = 1 - confidence, and the most permissive passing threshold is used.
+ */
+export function learnThreshold(observations: readonly Observation[], bound: number, confidence: number, floor = -1): number {
+  const alpha = 1 - confidence;
+  if (observations.length < minimumObservations(bound, 1 - alpha / 2)) return Number.POSITIVE_INFINITY;
+  const rows = accumulate(observations);
+  let threshold = Number.POSITIVE_INFINITY;
+  for (let sequence = 0; ; sequence += 1) {
+    const level = 1 - alpha / 2 ** (sequence + 1);
+    const start = minimumObservations(bound, level) * 4 ** sequence;
+    if (start > rows.length) break;
+    threshold = Math.min(threshold, descend(rows, start, bound, level, floor));
   }
   return threshold;
 }
@@ -196,7 +236,7 @@ export class EntryLearning {
     if (!observation.correct) this.maxWrong = Math.max(this.maxWrong, observation.similarity);
     this.own.push(observation);
     if (this.own.length > OWN_OBSERVATIONS) this.own.shift();
-    this.ownThreshold = this.own.length >= minimumObservations(bound, confidence) ? learnThreshold(this.own, bound, confidence) : undefined;
+    this.ownThreshold = learnThreshold(this.own, bound, confidence);
   }
 
   threshold(calibrated: number): number {
