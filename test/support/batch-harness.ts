@@ -16,7 +16,8 @@ export interface BatchHarness {
   loaded: LoadedConfig;
   ledgerPath: string;
   write(name: string, lines: readonly unknown[]): string;
-  run(provider: ProviderId, input: string, extra?: { model?: string; maxRetries?: number; feature?: string }): Promise<JobRecord>;
+  /** Runs a new job on `input`, or resumes the job already in the store (after a kill). */
+  run(provider: ProviderId, input: string, extra?: { model?: string; maxRetries?: number; feature?: string; resume?: boolean }): Promise<JobRecord>;
   close(): void;
 }
 
@@ -44,8 +45,8 @@ export function batchTestConfig(url: string, directory: string, minRecords = 2):
   };
 }
 
-export function createBatchHarness(url: string, minRecords = 2): BatchHarness {
-  const directory = mkdtempSync(join(tmpdir(), 'costgate-batch-'));
+export function createBatchHarness(url: string, minRecords = 2, existing?: string): BatchHarness {
+  const directory = existing ?? mkdtempSync(join(tmpdir(), 'costgate-batch-'));
   const config = parseConfig(batchTestConfig(url, directory, minRecords), emulatorEnvironment(url), 'test');
   const loaded: LoadedConfig = { config, upstreams: resolveUpstreams(config, emulatorEnvironment(url)), source: 'test' };
   const ledgerPath = config.ledger.path;
@@ -63,7 +64,10 @@ export function createBatchHarness(url: string, minRecords = 2): BatchHarness {
       const store = await openDuckDbBatchStore({ path: storePath, hold: true });
       const ledger = await openBatchLedger(ledgerPath, `${ledgerPath}.gateway.json`);
       try {
-        const job = await createJob(store, {
+        const [previous] = extra.resume ? await store.listJobs(1) : [];
+        const job =
+          previous ??
+          (await createJob(store, {
           provider,
           model: extra.model,
           inputPath: input,
@@ -71,7 +75,7 @@ export function createBatchHarness(url: string, minRecords = 2): BatchHarness {
           workRoot,
           options: jobOptions(config.batch, provider, extra.maxRetries === undefined ? {} : { maxRetries: extra.maxRetries }),
           defaults: extra.feature ? { feature: extra.feature } : {},
-        });
+        }));
         return await runJob({ store, api: createBatchApi(provider, loaded), pricer: createPricer(), ledger, log: (line) => process.stderr.write(`[batch] ${line}\n`) }, job.jobId);
       } finally {
         await ledger.close();
