@@ -35,13 +35,15 @@ test('errors among the most similar matches mean nothing is served', () => {
   assert.ok(Number.isFinite(learnThreshold(bad, 0.2, 0.95)));
 });
 
-test('weighted (sampled) observations count as fewer independent checks', () => {
+test('with inverse-probability weights, sampled observations count as fewer independent checks', () => {
   const sampled = observations(Array.from({ length: 200 }, (_unused, index) => [0.99 - index / 1000, true]), 20);
   // 200 observations each standing for 20 still amount to an effective sample of 200.
-  assert.ok(Number.isFinite(learnThreshold(sampled, 0.02, 0.95)));
+  assert.ok(Number.isFinite(learnThreshold(sampled, 0.02, 0.95, -1, true)));
   const mixed = [...observations([[0.995, true]], 1000), ...sampled];
   // One heavy observation dominates: the effective sample collapses and nothing can be shown.
-  assert.equal(learnThreshold(mixed, 0.02, 0.95), Number.POSITIVE_INFINITY);
+  assert.equal(learnThreshold(mixed, 0.02, 0.95, -1, true), Number.POSITIVE_INFINITY);
+  // The default counts every check once.
+  assert.ok(Number.isFinite(learnThreshold(mixed, 0.02, 0.95)));
 });
 
 test('an entry that answered wrongly never serves at or below that similarity again', () => {

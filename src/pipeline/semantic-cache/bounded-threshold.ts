@@ -95,6 +95,15 @@ export function minimumObservations(bound: number, confidence: number): number {
   return Math.ceil(Math.log(1 - confidence) / Math.log(1 - bound));
 }
 
+/**
+ * Whether checks of served candidates (sampled at the shadow rate) count 1/shadowRate times.
+ * Off by default: with inverse-probability weights a few sampled checks outweigh hundreds of
+ * ordinary ones and the effective sample collapses, so serving stops as soon as it starts.
+ * Unweighted, the estimate over-represents the unserved, less similar part of a region, which
+ * over-states its error (conservative) whenever a right answer grows likelier with similarity.
+ */
+export const WEIGHTED = false;
+
 interface Accumulated {
   similarity: number;
   count: number;
@@ -105,16 +114,17 @@ interface Accumulated {
 }
 
 /** Cumulative weighted counts from the most similar observation down. */
-function accumulate(observations: readonly Observation[]): Accumulated[] {
+function accumulate(observations: readonly Observation[], weighted: boolean): Accumulated[] {
   const sorted = [...observations].sort((left, right) => right.similarity - left.similarity);
   const rows: Accumulated[] = [];
   let weight = 0;
   let weightSquared = 0;
   let wrongWeight = 0;
   sorted.forEach((observation, index) => {
-    weight += observation.weight;
-    weightSquared += observation.weight * observation.weight;
-    if (!observation.correct) wrongWeight += observation.weight;
+    const itemWeight = weighted ? observation.weight : 1;
+    weight += itemWeight;
+    weightSquared += itemWeight * itemWeight;
+    if (!observation.correct) wrongWeight += itemWeight;
     // Weighted counts as an effective binomial sample (Kish's effective sample size).
     const trials = (weight * weight) / weightSquared;
     const following = sorted[index + 1];
@@ -154,10 +164,10 @@ function descend(rows: readonly Accumulated[], start: number, bound: number, con
  * by the union bound the chance that any of them passes a threshold whose true error exceeds the
  * bound stays below alpha = 1 - confidence, and the most permissive passing threshold is used.
  */
-export function learnThreshold(observations: readonly Observation[], bound: number, confidence: number, floor = -1): number {
+export function learnThreshold(observations: readonly Observation[], bound: number, confidence: number, floor = -1, weighted = WEIGHTED): number {
   const alpha = 1 - confidence;
   if (observations.length < minimumObservations(bound, 1 - alpha / 2)) return Number.POSITIVE_INFINITY;
-  const rows = accumulate(observations);
+  const rows = accumulate(observations, weighted);
   let threshold = Number.POSITIVE_INFINITY;
   for (let sequence = 0; ; sequence += 1) {
     const level = 1 - alpha / 2 ** (sequence + 1);
