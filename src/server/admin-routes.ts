@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GROUP_BY_VALUES, type GroupBy, type Ledger, type ReportQuery } from '../ledger/ledger.ts';
+import { usageEventFromJson } from '../ledger/spool/usage-event-json.ts';
 import type { OutputStatisticsQuery } from '../ledger/output-statistics.ts';
 import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
 
@@ -87,6 +88,16 @@ export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined) 
         case 'output-statistics':
           send(response, 200, await ledger.outputStatistics(outputStatisticsQueryFromSearch(url.searchParams)));
           return;
+        case 'usage-events': {
+          // Rows from processes that cannot open the ledger while this gateway holds it (batch jobs).
+          if (request.method !== 'POST') throw new Error('POST newline-delimited usage events');
+          const chunks: Buffer[] = [];
+          for await (const chunk of request) chunks.push(chunk as Buffer);
+          const events = Buffer.concat(chunks).toString('utf8').split('\n').filter((line) => line.trim() !== '').map(usageEventFromJson);
+          await ledger.append(events);
+          send(response, 200, { appended: events.length });
+          return;
+        }
         case 'unpriced':
           send(response, 200, await ledger.unpricedModels());
           return;
