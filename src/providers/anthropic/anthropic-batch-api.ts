@@ -135,15 +135,20 @@ export function createAnthropicBatchApi(options: AnthropicBatchApiOptions): Batc
       if (candidates.length === 0) return undefined;
       if (candidates.length === 1 && candidates[0] !== undefined) return { batchId: candidates[0] };
       // Several look alike: the ended ones can be told apart by the token in their custom ids.
+      let running = 0;
       for (const id of candidates) {
         const batch = await call('GET', `/v1/messages/batches/${id}`);
-        if (batch['processing_status'] !== 'ended') continue;
+        if (batch['processing_status'] !== 'ended') {
+          running += 1;
+          continue;
+        }
         for await (const line of results(id)) {
           if (String(line['custom_id'] ?? '').startsWith(`${token}-`)) return { batchId: id };
           break;
         }
       }
-      return { ambiguous: candidates };
+      // All ended and none is ours: the create never reached the provider.
+      return running === 0 ? undefined : { ambiguous: candidates };
     },
 
     async status(batchId) {
