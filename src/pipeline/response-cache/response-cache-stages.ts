@@ -1,3 +1,4 @@
+import type { ResponseCacheConfig } from '../../config/response-cache-config.ts';
 import type { PipelineDependencies } from '../default-pipeline.ts';
 import { createEmbedder } from '../semantic-cache/create-embedder.ts';
 import { SemanticCache } from '../semantic-cache/semantic-cache.ts';
@@ -13,7 +14,9 @@ import { createResponseCacheStage } from './response-cache-stage.ts';
  * (the default), so a gateway without a cache does not pay even a lookup.
  */
 export function createResponseCacheStages(dependencies: PipelineDependencies): Stage[] {
-  const config = dependencies.config.responseCache;
+  // Absent only in hand-built configs (tests, benchmarks): the same as every policy off.
+  const config = dependencies.config.responseCache as ResponseCacheConfig | undefined;
+  if (!config) return [];
   const policies = new CachePolicies(config);
   if (!policies.anyEnabled) return [];
   const log = dependencies.log ?? (() => {});
