@@ -18,6 +18,7 @@ const OVERRIDES = [
   { provider: 'openai', model: 'gpt-4o-mini-emu*', inputPerMTok: 0.15, outputPerMTok: 0.6 },
   { provider: 'openai', model: 'gpt-4o-emu*', inputPerMTok: 2.5, outputPerMTok: 10 },
   { provider: 'anthropic', model: 'claude-haiku-4-5-emu*', inputPerMTok: 1, outputPerMTok: 5 },
+  { provider: 'bedrock', model: 'anthropic.claude-3-haiku-20240307-v1:0-emu*', inputPerMTok: 0.25, outputPerMTok: 1.25 },
 ];
 
 /** Hard prompts (proofs) need the strong model; greetings do not. Enough for a tiny classifier. */
@@ -50,6 +51,8 @@ before(async () => {
         'doubtful-cheap': cheapThenStrong('gpt-4o-mini-emu-confidence-30', 'gpt-4o', { confidence: true }),
         judged: cheapThenStrong('gpt-4o-mini', 'gpt-4o', { judge: { model: 'gpt-4o-mini-emu-confidence-20' } }),
         classified: { strategy: 'classifier', tiers: ['gpt-4o-mini', 'gpt-4o'], classifier: { file: routerFile, qualityTarget: 0.9 } },
+        both: { strategy: 'classifier+cascade', tiers: ['gpt-4o-mini', 'gpt-4o'], classifier: { file: routerFile, qualityTarget: 0.9 } },
+        converse: { strategy: 'cascade', tiers: ['anthropic.claude-3-haiku-20240307-v1:0-emu-unsure', 'anthropic.claude-3-5-sonnet-20240620-v1:0'] },
         shadowed: { strategy: 'cascade', tiers: ['gpt-4o-mini', 'gpt-4o'], shadow: { rate: 1 } },
         claude: { strategy: 'cascade', tiers: ['claude-haiku-4-5-emu-unsure', 'claude-sonnet-4-5'] },
         'claude-good': { strategy: 'cascade', tiers: ['claude-haiku-4-5', 'claude-sonnet-4-5'] },
@@ -61,10 +64,10 @@ before(async () => {
 });
 after(() => stack?.close());
 
-const pricer = createPricer({ overrides: OVERRIDES.map((override) => ({ ...override, provider: override.provider as 'openai' | 'anthropic' })) });
+const pricer = createPricer({ overrides: OVERRIDES.map((override) => ({ ...override, provider: override.provider as 'openai' | 'anthropic' | 'bedrock' })) });
 const question = { role: 'user' as const, content: 'What is the capital of Australia?' };
 
-function cost(provider: 'openai' | 'anthropic', model: string, usage: UsageEvent['usage']): bigint {
+function cost(provider: 'openai' | 'anthropic' | 'bedrock', model: string, usage: UsageEvent['usage']): bigint {
   const result = pricer.cost({ provider, model, usage, at: new Date() });
   assert.ok(result, `no price for ${model}`);
   return result.cost;
@@ -233,6 +236,36 @@ test('classifier: predicted-hard prompts go to the strong tier, easy ones to the
   const hardRow = await row(hard.response.headers.get('x-costgate-request-id'));
   assert.equal(hardRow.route, 'classifier:gpt-4o');
   assert.equal(hardRow.cost, hardRow.baselineCost);
+});
+
+test('classifier+cascade: predicted-hard prompts skip to the strong tier, the rest are cascaded', async () => {
+  const hard = await openai.chat.completions
+    .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'formal proof of the inequality 2' }] }, { headers: { 'x-costgate-feature': 'both' } })
+    .withResponse();
+  const easy = await openai.chat.completions
+    .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'greet the new user warmly 1' }] }, { headers: { 'x-costgate-feature': 'both' } })
+    .withResponse();
+  assert.equal(hard.response.headers.get('x-costgate-route'), 'classifier+cascade:gpt-4o');
+  assert.equal(easy.response.headers.get('x-costgate-route'), 'classifier+cascade:gpt-4o-mini');
+  const easyDetail = routingDetail(await row(easy.response.headers.get('x-costgate-request-id')));
+  assert.ok(((easyDetail.attempts as Array<{ score: number }>)[0]?.score ?? 0) >= 0.5);
+});
+
+test('Bedrock Converse: the cascade swaps the model in the path and prices each attempt under its own id', async () => {
+  const response = await fetch(`${stack.url}/model/${encodeURIComponent('anthropic.claude-3-5-sonnet-20240620-v1:0')}/converse`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-costgate-feature': 'converse' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'What is the capital of Australia?' }] }] }),
+  });
+  assert.equal(response.status, 200);
+  const body = (await response.json()) as { output: { message: { content: Array<{ text: string }> } } };
+  assert.notEqual(body.output.message.content[0]?.text, "I don't know.");
+  assert.equal(response.headers.get('x-costgate-model'), 'anthropic.claude-3-5-sonnet-20240620-v1:0');
+  const event = await row(response.headers.get('x-costgate-request-id'));
+  assert.equal(event.servedModel, 'anthropic.claude-3-5-sonnet-20240620-v1:0');
+  const attempts = routingDetail(event).attempts as Array<{ model: string; cost: string; reasons?: string[] }>;
+  assert.deepEqual(attempts[0]?.reasons, ['unsure']);
+  assert.equal(event.cost, cost('bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0', event.usage) + BigInt(attempts[0]?.cost ?? '0'));
 });
 
 test('calls outside a routed feature, or asking for a model not in the tiers, are untouched', async () => {

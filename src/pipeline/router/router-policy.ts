@@ -41,6 +41,10 @@ export function createPolicyResolver(config: RouterConfig, baseDir: string): (fe
         throw new Error(`router: cannot read the classifier file ${path}: ${(error as Error).message}`);
       }
       model = loadRouterModel(parsed);
+      if (parsed.features.embeddingDimensions > 0) {
+        // Embedding a prompt would add an embedder call to every routed request's latency.
+        throw new Error(`router: ${path} was trained with prompt embeddings (${parsed.embeddingModel ?? 'unknown embedder'}); the gateway classifier takes text-feature routers (train without --embedder)`);
+      }
       models.set(path, model);
     }
     return model;
