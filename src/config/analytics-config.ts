@@ -42,6 +42,19 @@ export const analyticsConfigSchema = z.strictObject({
       maxModelLabels: z.number().int().min(1).max(10_000).default(100),
     })
     .default({ enabled: true, maxFeatureLabels: 50, maxModelLabels: 100 }),
+  otel: z
+    .strictObject({
+      /**
+       * OTLP/HTTP base URL (e.g. http://collector:4318); spans go to /v1/traces, metrics to /v1/metrics.
+       * Absent: OTEL_EXPORTER_OTLP_ENDPOINT is used; neither set: nothing is exported.
+       */
+      endpoint: z.url().optional(),
+      /** Extra request headers, e.g. an API key for a hosted collector (use ${ENV} interpolation). */
+      headers: z.record(z.string(), z.string()).default({}),
+      serviceName: z.string().min(1).default('costgate'),
+      metricIntervalSeconds: z.number().int().min(1).default(15),
+    })
+    .default({ headers: {}, serviceName: 'costgate', metricIntervalSeconds: 15 }),
 });
 
 export type AnalyticsConfig = z.infer<typeof analyticsConfigSchema>;

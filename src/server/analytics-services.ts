@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { AnomalyMonitor } from '../analytics/anomaly/anomaly-monitor.ts';
 import { DEFAULT_DETECTOR_OPTIONS } from '../analytics/anomaly/detector.ts';
 import { createNotifier } from '../analytics/anomaly/notify.ts';
+import { OtelExport } from '../analytics/exports/otel-export.ts';
 import { PrometheusMetrics } from '../analytics/exports/prometheus-metrics.ts';
 import type { Config } from '../config/config-schema.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
@@ -20,6 +21,8 @@ export interface AnalyticsServices {
   pages: ReturnType<typeof createAnalyticsRoutes>;
   monitor: AnomalyMonitor | undefined;
   metrics: PrometheusMetrics | undefined;
+  /** OTLP export of spans and GenAI metrics; undefined when no endpoint is configured. */
+  otel: OtelExport | undefined;
   close(): Promise<void>;
 }
 
@@ -46,10 +49,22 @@ export function startAnalyticsServices(options: {
   dataDir: string;
   adminKey: string | undefined;
   log: (line: string) => void;
+  /** Where OTEL_EXPORTER_OTLP_ENDPOINT is read from (process.env by default). */
+  environment?: Record<string, string | undefined>;
 }): AnalyticsServices {
   const { analytics } = options.config;
   const metrics = analytics.metrics.enabled
     ? new PrometheusMetrics({ maxFeatureLabels: analytics.metrics.maxFeatureLabels, maxModelLabels: analytics.metrics.maxModelLabels })
+    : undefined;
+  const otelEndpoint = analytics.otel.endpoint ?? (options.environment ?? process.env).OTEL_EXPORTER_OTLP_ENDPOINT;
+  const otel = otelEndpoint
+    ? new OtelExport({
+        endpoint: otelEndpoint,
+        headers: analytics.otel.headers,
+        serviceName: analytics.otel.serviceName,
+        metricIntervalMs: analytics.otel.metricIntervalSeconds * 1000,
+        log: options.log,
+      })
     : undefined;
   const anomaly = analytics.anomaly;
   const monitor = anomaly.enabled
@@ -82,20 +97,23 @@ export function startAnalyticsServices(options: {
   });
   return {
     usage(recorder) {
-      if (!metrics) return recorder;
+      if (!metrics && !otel) return recorder;
       return {
         record(event: UsageEvent) {
           recorder.record(event);
-          metrics.observe(event);
+          metrics?.observe(event);
+          otel?.observe(event);
         },
       };
     },
     pages,
     monitor,
     metrics,
+    otel,
     async close() {
       if (timer) clearInterval(timer);
       await checking;
+      await otel?.close().catch((error: unknown) => options.log(`OpenTelemetry shutdown failed: ${(error as Error).message}`));
     },
   };
 }
