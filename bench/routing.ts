@@ -4,8 +4,8 @@
  * What routing costs in time, measured through the gateway against the emulator in one run:
  * - streamed calls: direct to the strong model (no routing), a cascade whose cheap answer is
  *   accepted (buffered, scored, then replayed), and a cascade that escalates (cheap "I don't know",
- *   then the strong model streamed live). Upstreams stream one token every 100 ms (emu-slow-stream),
- *   so the buffering cost is visible as time to first byte.
+ *   then the strong model streamed live). Upstreams answer after 200 ms and stream one token every
+ *   100 ms (emu-latency-200, emu-slow-stream), so the buffering cost is visible as time to first byte.
  * - non-streamed calls: direct vs an accepted cascade vs an escalation (the answer is held anyway).
  * - the classifier's decision: featurising a prompt and predicting, per call, in-process.
  * Ends with one summary line. Knobs: BENCH_CALLS (per mode, default 6), BENCH_REPLY_TOKENS (default 8).
@@ -20,7 +20,8 @@ import { startGateway } from '../src/server/start-gateway.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 6);
 const REPLY_TOKENS = Number(process.env.BENCH_REPLY_TOKENS ?? 8);
-const SLOW = 'emu-slow-stream';
+// Every upstream waits 200 ms before answering, then streams one token per 100 ms.
+const SLOW = 'emu-latency-200-emu-slow-stream';
 
 interface Timing {
   ttfbMs: number;
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   }
   const classifier = classifierTiming();
 
-  console.log(`routing latency, median of ${CALLS} calls per mode; upstream streams ${REPLY_TOKENS} tokens at 100 ms each`);
+  console.log(`routing latency, median of ${CALLS} calls per mode; upstream: 200 ms to first byte, then ${REPLY_TOKENS} tokens at 100 ms each (streams; non-streamed answers come whole after 200 ms)`);
   console.log('mode                      TTFB ms   total ms');
   for (const row of rows) console.log(`${row.mode.padEnd(24)} ${row.ttfb.toFixed(0).padStart(7)} ${row.total.toFixed(0).padStart(10)}`);
   console.log(`classifier decision: ${classifier.perCallUs.toFixed(0)} µs per call (prompts of ${classifier.promptChars} chars, in-process)`);

@@ -58,7 +58,8 @@ export const anthropicRoutingView: RoutingView = {
     return undefined;
   },
 
-  withModel: (call, model) => ({ ...call, body: { ...call.body, model }, model }),
+  // A deep copy: later stages may edit nested parts of one attempt's body in place.
+  withModel: (call, model) => ({ ...call, body: { ...structuredClone(call.body), model }, model }),
 
   addInstruction(call, instruction) {
     if (!call.body) return;

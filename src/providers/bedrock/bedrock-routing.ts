@@ -49,7 +49,7 @@ export const bedrockRoutingView: RoutingView = {
 
   withModel(call, model) {
     const action = call.operation.endpoint as BedrockAction;
-    return { ...call, operation: bedrockOperation(action, encodeURIComponent(model)), body: { ...call.body }, model };
+    return { ...call, operation: bedrockOperation(action, encodeURIComponent(model)), body: structuredClone(call.body), model };
   },
 
   addInstruction(call, instruction) {

@@ -60,8 +60,9 @@ export const openAIRoutingView: RoutingView = {
     return undefined;
   },
 
+  // A deep copy: later stages may edit nested parts of one attempt's body in place.
   withModel(call, model) {
-    return { ...call, body: { ...call.body, model }, model };
+    return { ...call, body: { ...structuredClone(call.body), model }, model };
   },
 
   addInstruction(call, instruction) {
