@@ -11,6 +11,11 @@ import { createBatchHarness } from './support/batch-harness.ts';
  * Kills a batch job (SIGKILL, as kill -9) at every step K of its run, resumes it, and checks that
  * no line was lost and none was sent to the provider twice: each line of the job is in exactly one
  * created provider batch, the output has every line once in input order, the ledger one row per line.
+ *
+ * OpenAI is killed at every step. The provider-independent steps (ingest, job record, ledger,
+ * merge) are the same code for all three, so Anthropic and Bedrock are killed at their first
+ * step on each side of every provider call (upload, create, poll, results download): the points
+ * where a provider's own idempotency and lookup logic decides whether a line is lost or repeated.
  */
 
 let emulator: RunningEmulator;
@@ -23,15 +28,16 @@ const LINES = 3;
 /** Kill points tried at once (each in its own folder and job). */
 const WAVE = 4;
 
-function runChild(provider: ProviderId, directory: string, input: string, model: string, failpoint: number): Promise<'killed' | 'finished'> {
+function runChild(provider: ProviderId, directory: string, input: string, model: string, failpoint: number, onTrace?: (trace: string) => void): Promise<'killed' | 'finished'> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/batch-kill-child.ts', provider, emulator.url, directory, input, model], {
-    env: { ...process.env, COSTGATE_BATCH_FAILPOINT: String(failpoint) },
+    env: { ...process.env, COSTGATE_BATCH_FAILPOINT: String(failpoint), ...(onTrace ? { COSTGATE_BATCH_TRACE: '1' } : {}) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let errors = '';
   child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.on('exit', (code, signal) => {
+      onTrace?.(errors);
       if (signal === 'SIGKILL') resolve('killed');
       else if (code === 0) resolve('finished');
       else reject(new Error(`child failed at failpoint ${failpoint} (${code}): ${errors}`));
@@ -39,11 +45,11 @@ function runChild(provider: ProviderId, directory: string, input: string, model:
   });
 }
 
-async function killAt(provider: ProviderId, model: string, failpoint: number): Promise<'killed' | 'finished'> {
+async function killAt(provider: ProviderId, model: string, failpoint: number, onTrace?: (trace: string) => void): Promise<'killed' | 'finished'> {
   const harness = createBatchHarness(emulator.url, 2);
   try {
     const input = harness.write('input.jsonl', Array.from({ length: LINES }, (_, index) => ({ custom_id: `r${index}`, params: { model, max_tokens: 20, messages: [{ role: 'user', content: `request ${index}` }] } })));
-    const outcome = await runChild(provider, harness.directory, input, model, failpoint);
+    const outcome = await runChild(provider, harness.directory, input, model, failpoint, onTrace);
     const job = await harness.run(provider, input, { model, resume: true });
     assert.equal(job.state, 'done', `${provider} at step ${failpoint}`);
     const output = readFileSync(`${input}.out`, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -76,13 +82,37 @@ async function killAtEveryStep(provider: ProviderId, model: string): Promise<num
   throw new Error('the job never finished without a kill');
 }
 
+/** The steps just before and just after each provider call. */
+const AROUND_PROVIDER_CALLS = ['upload-intent-recorded', 'uploaded', 'create-intent-recorded', 'created', 'polled', 'results-downloaded'];
+
+/**
+ * A traced run with no kill lists the job's steps by name (and checks the uninterrupted path);
+ * then the job is killed at the first occurrence of each step around a provider call.
+ */
+async function killAroundProviderCalls(provider: ProviderId, model: string): Promise<number[]> {
+  let trace = '';
+  assert.equal(await killAt(provider, model, 0, (text) => (trace = text)), 'finished');
+  const names = [...trace.matchAll(/^batch step (\d+): (\S+)$/gm)].map((match) => ({ step: Number(match[1]), name: match[2] ?? '' }));
+  assert.ok(names.length >= 15, `the run has its steps (${names.length})`);
+  const points = AROUND_PROVIDER_CALLS.flatMap((name) => names.find((entry) => entry.name === name)?.step ?? []);
+  assert.ok(points.length >= 4, `${provider}: kill points around provider calls (${points.join(', ')})`);
+  for (let index = 0; index < points.length; index += WAVE) {
+    const outcomes = await Promise.all(points.slice(index, index + WAVE).map((point) => killAt(provider, model, point)));
+    assert.ok(outcomes.every((outcome) => outcome === 'killed'));
+  }
+  return points;
+}
+
+test('openai: killed at every step and resumed, no line lost or sent twice', { timeout: 120_000 }, async () => {
+  const steps = await killAtEveryStep('openai', 'gpt-4o-mini');
+  assert.ok(steps >= 15, `the run has its steps (${steps})`);
+});
+
 for (const [provider, model] of [
-  ['openai', 'gpt-4o-mini'],
   ['anthropic', 'claude-haiku-4-5'],
   ['bedrock', 'anthropic.claude-haiku-4-5-20251001-v1:0'],
 ] as const) {
-  test(`${provider}: killed at every step and resumed, no line lost or sent twice`, { timeout: 120_000 }, async () => {
-    const steps = await killAtEveryStep(provider, model);
-    assert.ok(steps >= 15, `the run has its steps (${steps})`);
+  test(`${provider}: killed before and after each provider call and resumed, no line lost or sent twice`, { timeout: 120_000 }, async () => {
+    await killAroundProviderCalls(provider, model);
   });
 }
