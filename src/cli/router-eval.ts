@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { estimatedCosts, resolvePrices } from '../analytics/routing/estimate-costs.ts';
 import { crossValidatedPredictions, evaluatePair, predictAll, type Predictions } from '../analytics/routing/evaluate-router.ts';
@@ -9,12 +10,13 @@ import { CliError, parseInteger } from './cli-error.ts';
 import { embedExamples, readData, readRouter, requireModels } from './router-data.ts';
 
 export const ROUTER_EVAL_HELP = `costgate router eval --data FILE --weak M1 --strong M2 [--router router.json | --cv 5] [--format table|json]
-                     [--price MODEL=IN/OUT]... [--output-tokens N] [--seeds 10] [--embedder glove:DIR]
+                     [--price MODEL=IN/OUT]... [--output-tokens N] [--seeds 10] [--embedder glove:DIR] [--json-out FILE]
 costgate router eval --data FILE --models A,B,C|all [--router router.json | --cv 5] [--format table|json]
   Replays the outcomes offline. Two models: APGR, CPT(50%), CPT(80%) and the saving at 95% of the
   strong model's quality for the router and for random, longest-prompt, oracle, weak-only and
   strong-only baselines. More models: the router's cost/quality curve against each model and the
-  oracle. Costs come from the data, else from prices (--price, or the price table) on token counts.`;
+  oracle. Costs come from the data, else from prices (--price, or the price table) on token counts.
+  --json-out FILE also writes the JSON object (the --format json output) while printing the table.`;
 
 export async function routerEvalCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -31,6 +33,7 @@ export async function routerEvalCommand(argv: string[]): Promise<void> {
       'output-tokens': { type: 'string', default: '100' },
       seeds: { type: 'string', default: '10' },
       embedder: { type: 'string' },
+      'json-out': { type: 'string' },
     },
     strict: true,
   });
@@ -99,9 +102,13 @@ export async function routerEvalCommand(argv: string[]): Promise<void> {
 
   if (pairMode) {
     const evaluation = evaluatePair({ examples, weak: models[0] as string, strong: models[1] as string, predictions, costOf, randomSeeds: seeds });
-    process.stdout.write(values.format === 'json' ? `${JSON.stringify(pairJson(evaluation), null, 2)}\n` : formatPairTable(evaluation, notes));
+    const json = `${JSON.stringify(pairJson(evaluation), null, 2)}\n`;
+    if (values['json-out']) writeFileSync(values['json-out'], json);
+    process.stdout.write(values.format === 'json' ? json : formatPairTable(evaluation, notes));
     return;
   }
   const evaluation = evaluateMultiModel({ examples, models, predictions, estimatedCost: estimate, realCost: costOf });
-  process.stdout.write(values.format === 'json' ? `${JSON.stringify(evaluation, null, 2)}\n` : formatMultiModel(evaluation, notes));
+  const json = `${JSON.stringify(evaluation, null, 2)}\n`;
+  if (values['json-out']) writeFileSync(values['json-out'], json);
+  process.stdout.write(values.format === 'json' ? json : formatMultiModel(evaluation, notes));
 }

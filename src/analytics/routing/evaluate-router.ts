@@ -3,6 +3,7 @@ import type { RoutingExample } from './routing-dataset.ts';
 import {
   averageMetrics,
   curveMetrics,
+  firstCrossing,
   oracleCurve,
   pairSummary,
   singleModelMetrics,
@@ -74,6 +75,8 @@ export interface PairEvaluation {
   strongCost: number;
   methods: Record<PairMethod, RouterMetrics>;
   curves: Partial<Record<PairMethod, CurvePoint[]>>;
+  /** Where the router's curve first reaches 92% of the strong model's quality (RouteLLM's headline point). */
+  routerAt92: { strongShare: number; cost: number } | null;
 }
 
 export function pairOutcomes(examples: readonly RoutingExample[], weak: string, strong: string, costOf: (example: RoutingExample, model: string) => number): PairOutcomes {
@@ -125,5 +128,9 @@ export function evaluatePair(options: {
       strong: singleModelMetrics(pair, 'strong'),
     },
     curves: { router: routerCurve, random: randomCurve, longest_prompt: lengthCurve, oracle },
+    routerAt92: (() => {
+      const crossing = firstCrossing(routerCurve, 0.92 * summary.strongQuality);
+      return crossing ? { strongShare: crossing.share, cost: crossing.cost } : null;
+    })(),
   };
 }

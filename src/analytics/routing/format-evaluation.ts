@@ -42,6 +42,10 @@ export function formatPairTable(evaluation: PairEvaluation, notes: readonly stri
     '',
     table(['method', 'APGR', 'CPT(50%)', 'CPT(80%)', 'saving @95% of strong quality'], rows),
     '',
+    evaluation.routerAt92
+      ? `router at 92% of the strong model's quality: ${percent(evaluation.routerAt92.strongShare)} strong calls, ${usd(evaluation.routerAt92.cost)}/call, ${(evaluation.strongCost / evaluation.routerAt92.cost).toFixed(2)}x cheaper than strong only`
+      : "router never reaches 92% of the strong model's quality",
+    '',
     'APGR, CPT as RouteLLM defines them (11 quantile thresholds, trapezoid area, linear interpolation); CPT = share of calls sent to the strong model.',
     'saving = 1 - cost / strong-only cost at 95% of the strong model quality ("—": not reached).',
     '',

@@ -128,7 +128,7 @@ export function apgr(points: readonly CurvePoint[], weakQuality: number, strongQ
 }
 
 /** First point along the curve (by strong share) where quality reaches `target`, interpolated. */
-function firstCrossing(points: readonly CurvePoint[], target: number): { share: number; cost: number } | null {
+export function firstCrossing(points: readonly CurvePoint[], target: number): { share: number; cost: number } | null {
   const first = points[0];
   if (!first) return null;
   // Float sums of identical scores can differ in the last bit; a crossing that close counts.
