@@ -76,6 +76,7 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
             baseDir: process.cwd(),
             ...(dependencies.outcomes ? { outcomes: dependencies.outcomes } : {}),
             ...(dependencies.recentCalls ? { recentCalls: dependencies.recentCalls } : {}),
+            ...(dependencies.closers ? { closers: dependencies.closers } : {}),
             ...logOption(dependencies),
           }),
         ]

@@ -32,6 +32,8 @@ export interface RouterStageOptions {
   baseDir: string;
   random?: () => number;
   log?: (line: string) => void;
+  /** The gateway runs these on shutdown: shadow calls still in flight are awaited, so their rows are recorded. */
+  closers?: Array<() => Promise<void>>;
 }
 
 /** One upstream call made for a routed request, as the ledger detail shows it. */
@@ -62,6 +64,10 @@ export function createRouterStage(options: RouterStageOptions): Stage {
   if (!options.config.enabled) return { name: 'router', run: (_context, next) => next() };
   const policyFor = createPolicyResolver(options.config, options.baseDir);
   const random = options.random ?? Math.random;
+  const shadows = new Set<Promise<void>>();
+  options.closers?.push(async () => {
+    await Promise.allSettled([...shadows]);
+  });
 
   return {
     name: 'router',
@@ -176,7 +182,7 @@ export function createRouterStage(options: RouterStageOptions): Stage {
     }
     const strongest = tiers.at(-1) as string;
     if (succeeded && served !== strongest && policy.shadowRate > 0 && random() < policy.shadowRate) {
-      launchShadow({
+      const shadow = launchShadow({
         parent: context,
         next,
         view,
@@ -192,6 +198,8 @@ export function createRouterStage(options: RouterStageOptions): Stage {
         ...(options.outcomes ? { outcomes: options.outcomes } : {}),
         ...(options.log ? { log: options.log } : {}),
       });
+      shadows.add(shadow);
+      void shadow.finally(() => shadows.delete(shadow));
     }
   }
 

@@ -47,8 +47,8 @@ export function answerSimilarity(first: string, second: string): number {
  * judge are billed on their own ledger row (route "shadow"), whose routing lever shows their cost
  * as a negative saving: learning costs money, and the ledger says how much.
  */
-export function launchShadow(options: ShadowOptions): void {
-  void runShadow(options).catch((error: unknown) => options.log?.(`router shadow call for ${options.parent.requestId} failed: ${String(error)}`));
+export function launchShadow(options: ShadowOptions): Promise<void> {
+  return runShadow(options).catch((error: unknown) => options.log?.(`router shadow call for ${options.parent.requestId} failed: ${String(error)}`));
 }
 
 async function runShadow(options: ShadowOptions): Promise<void> {
