@@ -16,7 +16,7 @@ export const ALERTS_HELP = `costgate alerts check [--since T] [--webhook URL] [-
   analytics.anomaly.webhookUrl), to a Slack-compatible webhook. Deduplicated across runs via --state
   (default: anomaly-state-cli.json beside the ledger).`;
 
-const DIMENSIONS: readonly SeriesDimension[] = ['total', 'feature', 'customer', 'model', 'provider'];
+const DIMENSIONS: readonly SeriesDimension[] = ['total', 'feature', 'customer', 'model', 'provider', 'api_key'];
 
 export async function alertsCommand(argv: string[]): Promise<void> {
   const [subcommand, ...rest] = argv;

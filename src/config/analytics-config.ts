@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-const dimension = z.enum(['total', 'feature', 'customer', 'model', 'provider']);
+const dimension = z.enum(['total', 'feature', 'customer', 'model', 'provider', 'api_key']);
 
 const anomalyDefaults = {
   enabled: true,
   checkIntervalSeconds: 300,
   historyDays: 28,
-  dimensions: ['total', 'feature', 'customer', 'model'] as Array<z.infer<typeof dimension>>,
+  dimensions: ['total', 'feature', 'customer', 'model', 'api_key'] as Array<z.infer<typeof dimension>>,
   cooldownMinutes: 360,
   threshold: 4,
   minCostUsd: 0.1,

@@ -122,7 +122,8 @@ export interface SavingsRow {
   estimatedRequests: number;
 }
 
-export type SeriesDimension = 'total' | 'feature' | 'customer' | 'model' | 'provider';
+/** `api_key` is the hashed client credential (never the key itself). */
+export type SeriesDimension = 'total' | 'feature' | 'customer' | 'model' | 'provider' | 'api_key';
 
 export interface HourlySeriesQuery extends AnalyticsQuery {
   dimension: SeriesDimension;

@@ -87,6 +87,7 @@ export function spanAttributes(event: UsageEvent): Attributes {
   set('costgate.feature', event.attribution.feature);
   set('costgate.customer', event.attribution.customer);
   set('costgate.user', event.attribution.user);
+  set('costgate.api_key_id', event.attribution.apiKeyId);
   set('costgate.cache_status', event.cacheStatus);
   set('costgate.route', event.route);
   set('costgate.batch_id', event.batchId);

@@ -160,6 +160,7 @@ const SERIES_KEYS: Record<SeriesDimension, string> = {
   customer: 'customer',
   model: MODEL,
   provider: 'provider',
+  api_key: 'api_key_id',
 };
 
 export function hourlySeriesSql(query: HourlySeriesQuery): SqlQuery {

@@ -68,6 +68,7 @@ const COLUMNS: readonly Column[] = [
   { name: 'cache_read_saving_picousd', append: (appender, { event }) => appendMoney(appender, event.cacheReadSaving) },
   { name: 'max_tokens_requested', append: (appender, { event }) => appendCount(appender, event.maxTokensRequested) },
   { name: 'max_tokens_sent', append: (appender, { event }) => appendCount(appender, event.maxTokensSent) },
+  { name: 'api_key_id', append: (appender, { event }) => appendText(appender, event.attribution.apiKeyId) },
 ];
 
 const COLUMN_LIST = COLUMNS.map(({ name }) => name).join(', ');
@@ -137,10 +138,11 @@ export function readEvent(row: RowObject): UsageEvent {
   const usageRaw = optionalString(row, 'usage_raw');
   const usage: Usage = { input, output };
   if (usageRaw !== undefined) usage.raw = JSON.parse(usageRaw) as unknown;
-  const attribution = present<{ feature: string; customer: string; user: string }>({
+  const attribution = present<{ feature: string; customer: string; user: string; apiKeyId: string }>({
     feature: optionalString(row, 'feature'),
     customer: optionalString(row, 'customer'),
     user: optionalString(row, 'user_id'),
+    apiKeyId: optionalString(row, 'api_key_id'),
   });
   const event: UsageEvent = {
     requestId: String(row['request_id']),

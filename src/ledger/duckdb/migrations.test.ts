@@ -29,11 +29,19 @@ async function appliedVersions(path: string): Promise<number[]> {
 }
 
 describe('DuckDB ledger migrations', () => {
-  it('are numbered 1, 2, 3... in order', () => {
-    assert.deepEqual(
-      MIGRATIONS.map(({ version }) => version),
-      MIGRATIONS.map((_, index) => index + 1),
-    );
+  it('are numbered from 1, strictly increasing', () => {
+    const versions = MIGRATIONS.map(({ version }) => version);
+    assert.equal(versions[0], 1);
+    for (const [index, version] of versions.entries()) if (index > 0) assert.ok(version > (versions[index - 1] ?? 0), `migration ${version} out of order`);
+  });
+
+  it('a file holding a later version still gets an earlier one that was missing', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    const withoutSecond = MIGRATIONS.filter(({ version }) => version !== 2);
+    await withRawDatabase(path, (connection) => migrate(connection, withoutSecond));
+    assert.ok(!(await appliedVersions(path)).includes(2));
+    await withRawDatabase(path, (connection) => migrate(connection, MIGRATIONS));
+    assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
   });
 
   it('a new file gets every migration', async () => {

@@ -80,6 +80,11 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE usage_events ADD COLUMN max_tokens_sent BIGINT',
     ],
   },
+  {
+    version: 9,
+    name: 'add api_key_id: hashed client credential, for spend and anomaly series per API key',
+    statements: ['ALTER TABLE usage_events ADD COLUMN api_key_id VARCHAR'],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
@@ -112,8 +117,13 @@ export async function migrate(connection: DuckDBConnection, migrations: readonly
   if (current > known) {
     throw new Error(`ledger schema version ${current} is newer than this costgate knows (${known}); upgrade costgate`);
   }
+  // Version numbers may land out of order (a file can hold 9 before 8 ships): run every step not
+  // recorded yet, not only those above the highest one.
+  const applied = new Set(
+    (await connection.runAndReadAll('SELECT version FROM schema_migrations')).getRowsJS().map(([version]) => Number(version)),
+  );
   for (const migration of migrations) {
-    if (migration.version <= current) continue;
+    if (applied.has(migration.version)) continue;
     await connection.run('BEGIN TRANSACTION');
     try {
       for (const statement of migration.statements) await connection.run(statement);

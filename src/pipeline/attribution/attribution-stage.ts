@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Attribution } from '../../core/attribution.ts';
+import { sigV4AccessKeyId } from '../../providers/bedrock/client-key.ts';
 import type { Stage } from '../stage.ts';
 
 const HEADER_LIMIT = 256;
@@ -31,6 +33,25 @@ export function parseTags(value: string | undefined): Record<string, string> {
   return tags;
 }
 
+const API_KEY_ID_LENGTH = 12;
+
+/**
+ * A non-reversible identifier of the client's credential: the key from `x-api-key` (Anthropic),
+ * `authorization: Bearer` (OpenAI, Anthropic) or the SigV4 access key id (Bedrock), hashed with
+ * SHA-256 and cut to 12 hex digits. Only this id ever leaves the stage; the key is not stored.
+ */
+export function apiKeyId(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const apiKey = Array.isArray(headers['x-api-key']) ? headers['x-api-key'][0] : headers['x-api-key'];
+  const authorization = Array.isArray(headers['authorization']) ? headers['authorization'][0] : headers['authorization'];
+  let credential = apiKey?.trim();
+  if (!credential && authorization) {
+    const value = authorization.trim();
+    credential = sigV4AccessKeyId(value) ?? value.replace(/^Bearer\s+/i, '').trim();
+  }
+  if (!credential) return undefined;
+  return createHash('sha256').update(credential).digest('hex').slice(0, API_KEY_ID_LENGTH);
+}
+
 /** Headers first (the operator's intent), then what the provider's own body fields say. */
 export function createAttributionStage(): Stage {
   return {
@@ -45,6 +66,8 @@ export function createAttributionStage(): Stage {
       if (feature !== undefined) attribution.feature = feature;
       if (customer !== undefined) attribution.customer = customer;
       if (user !== undefined) attribution.user = user;
+      const keyId = apiKeyId(headers);
+      if (keyId !== undefined) attribution.apiKeyId = keyId;
       context.attribution = attribution;
       await next();
     },
