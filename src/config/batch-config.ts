@@ -57,6 +57,23 @@ export const batchConfigSchema = z
         timeoutHours: z.number().int().min(24).max(168).default(24),
       })
       .optional(),
+    /** Deferred requests through the gateway (`x-costgate-defer: 24h`): gathered per provider and model, sent as batches. */
+    defer: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** Flush a provider+model group once it holds this many requests... */
+        maxRequests: z.number().int().positive().default(1000),
+        /** ...or once its oldest request has waited this long. */
+        maxWaitMs: z.number().int().positive().default(60_000),
+        /** HMAC-SHA256 key for webhook signatures; without it, requests naming a webhook are refused. */
+        webhookSecret: z.string().min(16).optional(),
+        webhookTimeoutMs: z.number().int().positive().default(10_000),
+        /** Delivery attempts per webhook (backoff 1 s, 2 s, 4 s, ...). */
+        webhookAttempts: z.number().int().min(1).default(5),
+        /** Days a finished result stays readable at GET /costgate/deferred/{id}. */
+        retentionDays: z.number().positive().default(7),
+      })
+      .prefault({}),
   })
   .prefault({});
 

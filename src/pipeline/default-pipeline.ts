@@ -5,6 +5,8 @@ import type { Pricer } from '../pricing/pricer.ts';
 import type { ProviderAdapter } from '../providers/provider.ts';
 import { createAttributionStage } from './attribution/attribution-stage.ts';
 import { compose } from './compose.ts';
+import type { DeferQueue } from './defer/defer-queue.ts';
+import { createDeferStage } from './defer/defer-stage.ts';
 import type { CallContext } from './context.ts';
 import { createContextTrimStage } from './context-trim/context-trim-stage.ts';
 import { createForwardStage } from './forward/forward-stage.ts';
@@ -36,6 +38,8 @@ export interface PipelineDependencies {
   outcomes?: OutcomeSink;
   /** Routed calls remembered for feedback (shared with the feedback route). */
   recentCalls?: RecentCalls;
+  /** Where `x-costgate-defer` requests go (src/batch/deferred/); absent = deferral is off and the header is ignored. */
+  deferQueue?: DeferQueue;
 }
 
 /** The planner, registered to write its last statistics snapshot when the gateway shuts down. */
@@ -63,6 +67,9 @@ function logOption(dependencies: PipelineDependencies): { log?: (line: string) =
 export function defaultStages(dependencies: PipelineDependencies): Stage[] {
   return [
     createAttributionStage(),
+    // deferred requests (x-costgate-defer): answered 202 before record-usage, so no on-demand row;
+    // the batch job records the row at the batch price. Absent unless batch.defer.enabled.
+    ...(dependencies.deferQueue ? [createDeferStage(dependencies.deferQueue)] : []),
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
     // response cache (exact, then semantic): absent unless some feature's policy turns it on
     ...createResponseCacheStages(dependencies),

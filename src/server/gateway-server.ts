@@ -7,6 +7,7 @@ import type { ProviderAdapter } from '../providers/provider.ts';
 import { parseCall, readBody } from './read-call.ts';
 import { createDualProtocolServer, destroyResponse, responseClosed, type GatewayRequest, type GatewayResponse } from './dual-protocol-server.ts';
 import { ADMIN_PREFIX } from './admin-routes.ts';
+import { DEFERRED_PATH } from './deferred-routes.ts';
 import { HttpResponseSink } from './response-sink.ts';
 import { matchRoute, type Adapters } from './routes.ts';
 
@@ -16,6 +17,8 @@ export interface GatewayServerOptions {
   maxBodyBytes: number;
   /** Serves /costgate/admin/*; absent = those routes answer 404 like any unknown route. */
   admin?: (request: GatewayRequest, response: GatewayResponse, url: URL) => Promise<void>;
+  /** Serves GET /costgate/deferred/{id} (results of deferred requests); absent = 404. */
+  deferred?: (request: GatewayRequest, response: GatewayResponse, pathname: string) => Promise<void>;
   /** Non-provider pages (/metrics, /dashboard): answers true when it served the request. */
   pages?: (request: GatewayRequest, response: GatewayResponse, pathname: string, url: string) => Promise<boolean>;
   log?: (line: string) => void;
@@ -54,6 +57,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
 
     if (options.pages && !pathname.startsWith('/v1/') && !pathname.startsWith('/model/') && (await options.pages(request, response, pathname, url))) return;
+
+    if (options.deferred && pathname.startsWith(DEFERRED_PATH)) {
+      await options.deferred(request, response, pathname);
+      return;
+    }
 
     if (options.admin && pathname.startsWith(ADMIN_PREFIX)) {
       await options.admin(request, response, new URL(url, 'http://gateway'));

@@ -11,6 +11,8 @@ import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter
 import { createBedrockAdapter } from '../providers/bedrock/bedrock-adapter.ts';
 import { createOpenAIAdapter } from '../providers/openai/openai-adapter.ts';
 import { createAdminRoutes } from './admin-routes.ts';
+import { createDeferredRoute } from './deferred-routes.ts';
+import { startGatewayDeferral } from '../batch/deferred/gateway-deferral.ts';
 import { startAnalyticsServices } from './analytics-services.ts';
 import { createGatewayServer } from './gateway-server.ts';
 import type { Adapters } from './routes.ts';
@@ -69,12 +71,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const adapters = createAdapters(options.loaded);
   // Stages with state (the response cache) register their flush-and-snapshot here.
   const closers: Array<() => Promise<void>> = [];
-  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  // Deferred requests (x-costgate-defer): persisted, batched per provider and model, run as batch jobs.
+  const deferral = config.batch.defer.enabled ? await startGatewayDeferral({ loaded: options.loaded, ledgerPath, pricer, usage: analytics.usage(recorder), ...(options.log ? { log: options.log } : {}) }) : undefined;
+  if (deferral) closers.push(() => deferral.close());
+  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   const server = createGatewayServer({
     adapters,
     pipeline,
     maxBodyBytes: config.server.maxBodyBytes,
     admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY),
+    ...(deferral ? { deferred: createDeferredRoute(deferral.batcher) } : {}),
     pages: analytics.pages,
     ...(options.log ? { log: options.log } : {}),
   });
