@@ -17,8 +17,11 @@ const outputPolicyEntry = z.strictObject({
     .strictObject({
       /** Highest effort (OpenAI reasoning_effort, Anthropic/Bedrock effort); none or minimal also turn thinking off. */
       maxEffort: effort.optional(),
-      /** Highest Anthropic thinking budget; below 1024 turns thinking off. */
-      maxThinkingTokens: z.number().int().nonnegative().optional(),
+      /**
+       * Highest Anthropic thinking budget; below 1024 turns thinking off. `learned`: the feature's own
+       * thinking lengths (percentile with tail room, at least 1024), guarded like a learned answer cap.
+       */
+      maxThinkingTokens: z.union([z.number().int().nonnegative(), z.literal('learned')]).optional(),
     })
     .optional(),
   /** A JSON schema the answer must follow, applied with each provider's structured-output mechanism. */

@@ -177,6 +177,7 @@ export function createAnthropicReply(context: RequestContext, options: Anthropic
     planOutput({
       seed: seedFrom(blocks.map((block) => block.identity)),
       wantedTokens: context.replyTokens,
+      loopTokens: context.replyLoopTokens,
       reasoningTokens: anthropicThinkingTokens(context, options.model, body['thinking'], outputConfig['effort'], maxTokens),
       maxTokens,
     }),

@@ -135,6 +135,7 @@ export async function handleConverse(context: RequestContext, streaming: boolean
     planOutput({
       seed: seedFrom(prompt.blocks.map((block) => block.identity)),
       wantedTokens: context.replyTokens,
+      loopTokens: context.replyLoopTokens,
       reasoningTokens: anthropicThinkingTokens(context, model, extra['thinking'], outputConfig['effort'], maxTokens),
       maxTokens,
     }),

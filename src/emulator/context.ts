@@ -7,6 +7,8 @@ import type { Scenario } from './scenarios.ts';
 export const REPLY_TOKENS_HEADER = 'x-emulator-reply-tokens';
 /** Sets how many reasoning tokens a reasoning model spends for one request. */
 export const REASONING_TOKENS_HEADER = 'x-emulator-reasoning-tokens';
+/** Makes the reply a loop: a block of this many tokens repeated until the reply length or the cap ends it. */
+export const REPLY_LOOP_HEADER = 'x-emulator-reply-loop';
 
 export type ErrorKind = 'invalid_request' | 'not_found' | 'rate_limited' | 'server' | 'overloaded';
 
@@ -83,6 +85,8 @@ export interface RequestContext {
   replyTokens: number;
   /** Reasoning tokens asked for by header, if any. */
   reasoningTokens: number | undefined;
+  /** The period, in tokens, of a looping reply asked for by header, if any. */
+  replyLoopTokens?: number | undefined;
   /** True once the response has ended or the client has gone; nothing more may be written. */
   isClosed(): boolean;
   /** Cuts the connection on purpose (emu-broken-stream); not counted as a client abort. */

@@ -14,6 +14,7 @@ import {
   type EmulatorState,
   type ErrorRenderer,
   REASONING_TOKENS_HEADER,
+  REPLY_LOOP_HEADER,
   REPLY_TOKENS_HEADER,
   type RequestContext,
   headerText,
@@ -36,7 +37,7 @@ import { NO_SCENARIO, RefusalMemory, SCENARIO_HEADER, readScenario } from './sce
 
 export type { EmulatorClock } from './clock.ts';
 export type { BatchTiming } from './batch-core.ts';
-export { REASONING_TOKENS_HEADER, REPLY_TOKENS_HEADER } from './context.ts';
+export { REASONING_TOKENS_HEADER, REPLY_LOOP_HEADER, REPLY_TOKENS_HEADER } from './context.ts';
 export { SCENARIO_HEADER, SCENARIO_NAMES, SLOW_STREAM_INTERVAL_MS } from './scenarios.ts';
 
 export const DEFAULT_EMULATOR_PORT = 4142;
@@ -241,6 +242,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       latencyMs: options.latencyMs ?? 0,
       replyTokens: Math.min(integerHeader(request, REPLY_TOKENS_HEADER) ?? state.defaultReplyTokens, MAX_REPLY_TOKENS),
       reasoningTokens: integerHeader(request, REASONING_TOKENS_HEADER),
+      replyLoopTokens: integerHeader(request, REPLY_LOOP_HEADER),
       isClosed: () => response.writableEnded || controller.signal.aborted,
       breakConnection: () => {
         brokenOnPurpose = true;

@@ -68,7 +68,7 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
   const cache = applyPrefixCache(context, model, prompt);
   const reasoningTokens = reasoningTokensFor(context, model, body['reasoning_effort']);
   const plans = Array.from({ length: choiceCount }, (_, index) =>
-    shapeAnswer(planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, reasoningTokens, maxTokens }), model),
+    shapeAnswer(planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, loopTokens: context.replyLoopTokens, reasoningTokens, maxTokens }), model),
   );
   const wantsLogprobs = body['logprobs'] === true;
   const usage = chatUsage(model, prompt.tokens.length, cache, plans);

@@ -34,6 +34,7 @@ export async function handleResponses(context: RequestContext): Promise<void> {
   const plan = planOutput({
     seed: prompt.seed,
     wantedTokens: context.replyTokens,
+    loopTokens: context.replyLoopTokens,
     reasoningTokens: reasoningTokensFor(context, model, isRecord(body['reasoning']) ? body['reasoning']['effort'] : undefined),
     maxTokens: maxOutputTokens,
   });

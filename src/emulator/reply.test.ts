@@ -26,6 +26,16 @@ describe('replies', () => {
     assert.deepEqual([roomy.visibleTokens, roomy.truncated], [24, false]);
   });
 
+  test('a looping reply repeats its first block until the length or the cap ends it, one token per piece', () => {
+    const plan = planOutput({ seed: 3, wantedTokens: 200, loopTokens: 12, maxTokens: 100 });
+    assert.deepEqual([plan.visibleTokens, plan.truncated], [100, true]);
+    assert.equal(countTokens(plan.text), 100);
+    const block = plan.pieces.slice(12, 24).join('');
+    assert.equal(plan.pieces.slice(24, 36).join(''), block);
+    assert.ok(plan.text.endsWith(plan.pieces.slice(88, 100).join('')));
+    assert.notEqual(planOutput({ seed: 3, wantedTokens: 100 }).text, plan.text);
+  });
+
   test('embedding vectors are unit length, deterministic, and shorter ones are prefixes before renormalizing', () => {
     const full = embeddingVector('hello', 1536);
     const norm = Math.sqrt(full.reduce((sum, value) => sum + value * value, 0));

@@ -82,6 +82,14 @@ export function replyPieces(seed: number, tokenCount: number): string[] {
   return pieces;
 }
 
+/** A block repeated to `tokenCount` pieces; each repetition starts with a space so pieces stay one token. */
+function loopPieces(block: string[], tokenCount: number): string[] {
+  const repeated = block.map((piece, index) => (index === 0 && !piece.startsWith(' ') ? ` ${piece}` : piece));
+  const pieces: string[] = [];
+  for (let index = 0; index < tokenCount; index += 1) pieces.push((index < block.length ? block : repeated)[index % block.length] ?? ' the');
+  return pieces;
+}
+
 export interface OutputPlan {
   /** Visible text, one token per piece. */
   pieces: string[];
@@ -97,6 +105,8 @@ export interface OutputPlan {
 export interface OutputRequest {
   seed: number;
   wantedTokens: number;
+  /** When set, the reply is its first this-many tokens repeated over and over (a model stuck in a loop). */
+  loopTokens?: number | undefined;
   /** Hidden reasoning the model spends before answering; it counts against the cap first. */
   reasoningTokens?: number;
   maxTokens?: number | undefined;
@@ -107,7 +117,8 @@ export function planOutput(request: OutputRequest): OutputPlan {
   const cap = request.maxTokens ?? Number.POSITIVE_INFINITY;
   const reasoningTokens = Math.min(wantedReasoning, cap);
   const visibleTokens = Math.max(0, Math.min(request.wantedTokens, cap - reasoningTokens));
-  const pieces = replyPieces(request.seed, visibleTokens);
+  const loop = request.loopTokens !== undefined && request.loopTokens > 0 ? Math.min(request.loopTokens, visibleTokens) : undefined;
+  const pieces = loop === undefined ? replyPieces(request.seed, visibleTokens) : loopPieces(replyPieces(request.seed, loop), visibleTokens);
   return {
     pieces,
     text: pieces.join(''),

@@ -2,11 +2,15 @@ import type { OutputPolicyConfig } from '../../config/output-policy-config.ts';
 import type { LeverEffect } from '../../core/lever.ts';
 import type { Usage } from '../../core/usage.ts';
 import type { Pricer } from '../../pricing/pricer.ts';
-import { describeReasoning, type OutputControls, type ReasoningChange } from '../../providers/output-controls.ts';
+import { modelOutputLimit } from '../../providers/model-output-limits.ts';
+import { describeReasoning, type OutputControls, type ReasoningChange, type ReasoningClamp, type ReasoningRequest } from '../../providers/output-controls.ts';
 import { outputControlsFor } from '../../providers/output-controls-registry.ts';
 import type { CallContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
-import { OutputStatistics, type GuardRaise } from './output-statistics.ts';
+import { answerText, recordStreamTail, type StreamTail } from './answer-tail.ts';
+import { GUARD_MIN_DENOMINATOR } from './cap-guard.ts';
+import { OutputStatistics, type GuardEvent, type LearnedCap } from './output-statistics.ts';
+import { repetitionLoop } from './repetition.ts';
 import { createPolicyResolver, type ResolvedPolicy } from './resolve-policy.ts';
 import { defaultStatisticsPath, fileStatisticsStore, persistPeriodically, type OutputStatisticsStore } from './statistics-store.ts';
 
@@ -34,14 +38,22 @@ interface Decision {
   controls: OutputControls;
   model: string;
   requested: { field: string; value: number } | undefined;
-  applied: { field: string; value: number; answerCap: number; reasoningRoom: number } | undefined;
+  /** `lowerAnswerCap`: the answer cap one guard step lower, when the cap is raised (for the step back). */
+  applied: { field: string; value: number; answerCap: number; lowerAnswerCap: number | undefined; reasoningRoom: number } | undefined;
   reasoningChange: ReasoningChange | undefined;
+  /** The client's reasoning before any clamp. */
+  clientReasoning: ReasoningRequest;
   /** The client's reasoning setting before any clamp. */
   reasoningSetting: string;
+  /** The learned thinking budget sent in place of the client's, when one was. */
+  learnedThinking: LearnedCap | undefined;
   schema: string | undefined;
   holdout: boolean;
   skipped: string | undefined;
 }
+
+/** Thinking at or above this share of its budget filled it (providers may stop a little short). */
+const THINKING_BOUND_SHARE = 0.98;
 
 function visibleTokens(usage: Usage): number | undefined {
   const total = usage.output.total;
@@ -88,6 +100,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     const model = context.call.model ?? '';
     const policy = policyFor(feature);
     const requested = controls.maxTokens(body);
+    const clientReasoning = controls.reasoning(body, model);
     const decision: Decision = {
       policy,
       controls,
@@ -95,24 +108,39 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       requested,
       applied: undefined,
       reasoningChange: undefined,
-      reasoningSetting: describeReasoning(controls.reasoning(body, model)),
+      clientReasoning,
+      reasoningSetting: describeReasoning(clientReasoning),
+      learnedThinking: undefined,
       schema: undefined,
       holdout: random() < config.holdout,
       skipped: undefined,
     };
     if (decision.holdout) return decision;
-    if (policy.reasoning) decision.reasoningChange = controls.clampReasoning(body, model, policy.reasoning);
+    let clamp: ReasoningClamp | undefined = policy.reasoning;
+    if (policy.learnedThinking && feature !== undefined && clientReasoning.thinking === 'enabled' && clientReasoning.budgetTokens !== undefined) {
+      const learned = statistics.thinkingBudget(feature, model, policy.cap);
+      if (learned && learned.value < clientReasoning.budgetTokens && learned.value < (clamp?.maxThinkingTokens ?? Infinity)) {
+        clamp = { ...clamp, maxThinkingTokens: learned.value };
+        decision.learnedThinking = learned;
+      }
+    }
+    if (clamp) decision.reasoningChange = controls.clampReasoning(body, model, clamp);
+    if (!decision.reasoningChange) decision.learnedThinking = undefined;
     if (policy.jsonSchema && !controls.choosesOwnFormat(body)) decision.schema = controls.applyJsonSchema(body, policy.jsonSchema);
 
-    let answerCap: number | undefined;
+    let answer: LearnedCap | undefined;
     if (typeof policy.maxTokens === 'number') {
-      answerCap = Math.max(policy.cap.floor, Math.ceil(policy.maxTokens * (feature ? statistics.boost(feature) : 1)));
+      const boost = feature ? statistics.boost(feature) : 1;
+      answer = {
+        value: Math.max(policy.cap.floor, Math.ceil(policy.maxTokens * boost)),
+        lower: boost > 1 ? Math.max(policy.cap.floor, Math.ceil((policy.maxTokens * boost) / 2)) : undefined,
+      };
     } else if (policy.maxTokens === 'learned') {
       // Unattributed calls mix unrelated tasks, so no length is learned for them.
-      answerCap = feature === undefined ? undefined : statistics.visibleCap(feature, policy.cap);
-      if (answerCap === undefined) decision.skipped = feature === undefined ? 'no feature' : 'learning';
+      answer = feature === undefined ? undefined : statistics.answerCap(feature, policy.cap);
+      if (answer === undefined) decision.skipped = feature === undefined ? 'no feature' : 'learning';
     }
-    if (answerCap === undefined) return decision;
+    if (answer === undefined) return decision;
 
     // The cap bounds reasoning too on thinking models: keep the thinking budget (or the learned
     // reasoning length) inside it, so the answer is never the part that gets starved.
@@ -124,17 +152,34 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       decision.skipped = 'reasoning not learned yet';
       return decision;
     }
-    const value = answerCap + room;
+    const value = answer.value + room;
     if (requested !== undefined && requested.value <= value) {
       decision.skipped = 'client cap is lower';
       return decision;
     }
     const field = controls.setMaxTokens(body, model, value);
-    decision.applied = { field, value, answerCap, reasoningRoom: room };
+    decision.applied = { field, value, answerCap: answer.value, lowerAnswerCap: answer.lower, reasoningRoom: room };
     return decision;
   }
 
-  function account(context: CallContext, decision: Decision): void {
+  function alert(event: GuardEvent): void {
+    const what = event.cap === 'answer' ? 'answer cap' : 'learned thinking budget';
+    const percent = (share: number) => `${(share * 100).toFixed(2)}%`;
+    if (event.kind === 'raised') {
+      const cutWhat = event.cap === 'answer' ? 'capped answers cut short (runaway loops aside)' : 'calls whose thinking filled the learned budget';
+      log(
+        `output-policy alert: feature "${event.feature}" had ${event.count} ${cutWhat} in its last ${event.calls} shaped calls ` +
+          `(${percent(event.share)}, counted over at least ${GUARD_MIN_DENOMINATOR} > ${percent(config.truncationThreshold)}); its ${what} is raised ${event.boostTo}x at once`,
+      );
+    } else {
+      log(
+        `output-policy: feature "${event.feature}" ${what} back from ${event.boostFrom}x to ${event.boostTo}x: ` +
+          `the lower one would have cut ${event.count} of the ${event.calls} calls since the raise (at most ${percent(event.share)} at 95% confidence)`,
+      );
+    }
+  }
+
+  function account(context: CallContext, decision: Decision, tail: StreamTail | undefined): void {
     const facts = context.facts;
     const usage = facts?.usage;
     const feature = context.attribution.feature;
@@ -145,24 +190,49 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     const truncated = isLengthStop(facts?.stopReason);
     const capCut = decision.applied !== undefined && truncated;
     const shaped = decision.applied !== undefined || decision.reasoningChange !== undefined;
+    // A cut answer that ends in a repetition loop is a runaway: cutting it is what the cap is for,
+    // so it does not count against the truncation budget (and its baseline is the loop running on).
+    const text = capCut && ok ? answerText(context, tail) : undefined;
+    const loop = text === undefined ? undefined : repetitionLoop(text);
 
-    let raise: GuardRaise | undefined;
+    const events: GuardEvent[] = [];
     if (feature !== undefined && ok && choiceCount(context) === 1) {
+      const clientThinking = decision.clientReasoning.thinking === 'enabled' ? decision.clientReasoning.budgetTokens : undefined;
       statistics.observe(feature, {
         visible,
         reasoning: usage.output.reasoning,
         model: decision.model,
         unshaped: !shaped,
         reasoningSetting: decision.reasoningSetting,
+        thinkingBudget: clientThinking,
       });
-      if (decision.applied) raise = statistics.guard(feature, capCut, config.truncationThreshold, Date.now());
+      const now = Date.now();
+      if (decision.applied) {
+        const lower = decision.applied.lowerAnswerCap;
+        const event = statistics.judge(
+          feature,
+          'answer',
+          { cut: capCut && !loop, lowerWouldCut: lower === undefined ? undefined : !loop && visible > lower },
+          config.truncationThreshold,
+          now,
+        );
+        if (event) events.push(event);
+      }
+      const thinking = usage.output.reasoning;
+      if (decision.learnedThinking && thinking !== undefined) {
+        const { value, lower } = decision.learnedThinking;
+        // Thinking that reached the budget was cut by it: the model wanted more.
+        const event = statistics.judge(
+          feature,
+          'thinking',
+          { cut: thinking >= value * THINKING_BOUND_SHARE, lowerWouldCut: lower === undefined ? undefined : thinking >= lower * THINKING_BOUND_SHARE },
+          config.truncationThreshold,
+          now,
+        );
+        if (event) events.push(event);
+      }
     }
-    if (raise) {
-      log(
-        `output-policy alert: feature "${raise.feature}" had ${raise.truncated} of the last ${raise.window} capped answers cut short ` +
-          `(${(raise.share * 100).toFixed(1)}% > ${(config.truncationThreshold * 100).toFixed(1)}%); its caps are raised ${raise.boostTo}x at once`,
-      );
-    }
+    for (const event of events) alert(event);
     if (!shaped && decision.schema === undefined) return;
 
     const detail: Record<string, unknown> = { policy: decision.policy.name };
@@ -175,16 +245,29 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
         reasoningRoom: decision.applied.reasoningRoom,
       };
     }
-    if (decision.reasoningChange) detail['reasoning'] = { original: decision.reasoningChange.from, applied: decision.reasoningChange.to };
+    if (decision.reasoningChange) {
+      detail['reasoning'] = {
+        original: decision.reasoningChange.from,
+        applied: decision.reasoningChange.to,
+        ...(decision.learnedThinking ? { learnedBudget: decision.learnedThinking.value } : {}),
+      };
+    }
     if (decision.schema) detail['jsonSchema'] = { name: decision.policy.jsonSchema?.name, via: decision.schema };
     if (truncated) detail['truncated'] = true;
-    if (raise) detail['truncationGuard'] = { share: raise.share, window: raise.window, boost: raise.boostTo };
+    if (loop) detail['runaway'] = { kind: 'repetition', period: loop.period };
+    for (const event of events) {
+      const summary = { share: event.share, window: event.calls, boost: event.boostTo };
+      // `truncationGuard` marks raises of the answer cap (the ledger counts them for the audit).
+      if (event.cap === 'answer') detail[event.kind === 'raised' ? 'truncationGuard' : 'capLowered'] = summary;
+      else detail[event.kind === 'raised' ? 'thinkingGuard' : 'thinkingLowered'] = summary;
+    }
 
     let saving = 0n;
     let estimated = false;
     if (ok && (capCut || decision.reasoningChange)) {
       // The counterfactual comes from calls the policy left alone (holdout and warm-up): the answer
-      // a cut call would have reached, and the reasoning the client's own setting spends.
+      // a cut call would have reached, and the reasoning the client's own setting spends. A loop
+      // does not end by itself: without our cap it runs to the client's cap (or the model's limit).
       let baselineVisible = visible;
       if (capCut && feature !== undefined) baselineVisible = Math.max(visible, statistics.expectedVisibleAbove(feature, visible) ?? visible);
       let baselineReasoning = usage.output.reasoning ?? 0;
@@ -192,7 +275,9 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
         baselineReasoning = Math.max(baselineReasoning, statistics.expectedReasoning(feature, decision.model, decision.reasoningSetting) ?? baselineReasoning);
       }
       let baselineOutput = Math.round(baselineVisible + baselineReasoning);
-      if (decision.requested) baselineOutput = Math.min(baselineOutput, decision.requested.value);
+      const clientLimit = decision.requested?.value ?? (loop ? modelOutputLimit(decision.model) : undefined);
+      if (loop && clientLimit !== undefined) baselineOutput = Math.max(baselineOutput, clientLimit);
+      if (clientLimit !== undefined) baselineOutput = Math.min(baselineOutput, clientLimit);
       const actualOutput = usage.output.total ?? 0;
       if (baselineOutput > actualOutput) {
         const at = new Date(context.receivedAt);
@@ -221,10 +306,12 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       const sent = decision.applied?.value ?? decision.requested?.value;
       if (decision.requested !== undefined || sent !== undefined) context.outputCap = { requested: decision.requested?.value, sent };
       if (decision.applied || decision.reasoningChange || decision.schema) context.bodyChanged = true;
+      // Only a stream our cap may cut is watched: its end tells a loop from an answer cut short.
+      const tail = decision.applied ? recordStreamTail(context) : undefined;
       try {
         await next();
       } finally {
-        account(context, decision);
+        account(context, decision, tail);
       }
     },
     close: stopPersisting,

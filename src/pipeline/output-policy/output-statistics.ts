@@ -1,3 +1,4 @@
+import { newGuardState, recordOutcome, restoreGuardState, type GuardOutcome, type GuardState } from './cap-guard.ts';
 import { QuantileSketch, type SketchSnapshot } from './quantile-sketch.ts';
 
 /**
@@ -9,17 +10,24 @@ import { QuantileSketch, type SketchSnapshot } from './quantile-sketch.ts';
 const MAX_FEATURES = 500;
 const MAX_MODELS_PER_FEATURE = 16;
 const MAX_REASONING_SETTINGS = 64;
-/** The truncation guard judges the last this-many calls whose cap we lowered. */
-const GUARD_WINDOW = 200;
-/** A share is never computed over fewer calls than this, so one early truncation is not "100%". */
-const GUARD_MIN_DENOMINATOR = 100;
 const MAX_ALERTS = 50;
+/** However heavy a feature's tail looks, a cap is never set further than this beyond its percentile. */
+const MAX_TAIL_FACTOR = 10;
+/** Anthropic's smallest thinking budget: a learned budget never goes below it. */
+const MIN_THINKING_BUDGET = 1024;
 
 export interface CapSettings {
+  /** The percentile of the feature's own lengths a cap starts from (robust to rare runaways below 1 - percentile). */
   percentile: number;
+  /** The least a cap is multiplied by above that percentile. */
   headroom: number;
   floor: number;
   minSamples: number;
+  /**
+   * The share of the feature's ordinary answers a learned cap is placed to cut: a fraction of the
+   * truncation threshold, so noise alone seldom trips the guard.
+   */
+  targetTruncation: number;
 }
 
 export interface Observation {
@@ -32,17 +40,31 @@ export interface Observation {
   unshaped: boolean;
   /** The client's own reasoning setting (before any clamp), e.g. "effort:high". */
   reasoningSetting: string;
+  /** The thinking budget the client asked for, when it enabled budgeted thinking. */
+  thinkingBudget?: number | undefined;
 }
 
-export interface GuardRaise {
+/** What a cap's guard did, for alerts and the ledger. */
+export interface GuardEvent {
   feature: string;
+  /** The answer cap or the learned thinking budget. */
+  cap: 'answer' | 'thinking';
+  kind: 'raised' | 'lowered';
   /** Epoch ms. */
   at: number;
-  truncated: number;
-  window: number;
+  /** Cuts counted (raise), or cuts the lower cap would have made (step back). */
+  count: number;
+  calls: number;
   share: number;
   boostFrom: number;
   boostTo: number;
+}
+
+/** A learned cap and what it would be one step lower (half the boost), for the guard's step back. */
+export interface LearnedCap {
+  value: number;
+  /** Undefined when the cap is not raised. */
+  lower: number | undefined;
 }
 
 interface FeatureState {
@@ -50,9 +72,10 @@ interface FeatureState {
   unshapedVisible: QuantileSketch;
   reasoning: Map<string, QuantileSketch>;
   unshapedReasoning: Map<string, QuantileSketch>;
-  outcomes: number[];
-  /** Multiplies the cap; doubled each time the guard fires. */
-  boost: number;
+  /** Thinking tokens of calls whose client enabled thinking with a budget, per model (for learned budgets). */
+  thinking: Map<string, QuantileSketch>;
+  answerGuard: GuardState;
+  thinkingGuard: GuardState;
   seen: number;
   /** Per model: whether its last call reported reasoning apart (if not, `visible` already includes it). */
   reasoningReported: Map<string, boolean>;
@@ -67,12 +90,43 @@ export interface OutputStatisticsSnapshot {
       unshapedVisible: SketchSnapshot;
       reasoning: Record<string, SketchSnapshot>;
       unshapedReasoning: Record<string, SketchSnapshot>;
-      outcomes: number[];
-      boost: number;
+      thinking?: Record<string, SketchSnapshot>;
+      answerGuard?: GuardState;
+      thinkingGuard?: GuardState;
+      /** Earlier snapshots kept the answer guard in these two. */
+      outcomes?: number[];
+      boost?: number;
       reasoningReported?: Record<string, boolean>;
     }
   >;
-  alerts: GuardRaise[];
+  alerts: GuardEvent[];
+}
+
+/**
+ * How far above its percentile a cap goes. The feature's own tail says how fast lengths thin out:
+ * from the quantile one decade lower (p90 for p99) to the percentile, lengths grow by a ratio; a
+ * tail that decays like a power law grows by that ratio again per further decade. The cap is put
+ * as many decades beyond the percentile as it takes to reach the target share (1% to 0.25% is 0.6
+ * of a decade), so a heavy-tailed feature gets more room than a tight one and its expected
+ * truncation sits under the target. Light tails (log-normal and lighter) land further below it.
+ */
+export function tailFactor(sketch: QuantileSketch, settings: Pick<CapSettings, 'percentile' | 'headroom' | 'targetTruncation'>): number {
+  const beyond = 1 - settings.percentile;
+  const decades = Math.log10(beyond / settings.targetTruncation);
+  const lowerPercentile = 1 - 10 * beyond;
+  if (!(decades > 0) || lowerPercentile < 0.5) return settings.headroom;
+  const upper = sketch.quantile(settings.percentile) ?? 0;
+  const lower = sketch.quantile(lowerPercentile) ?? 0;
+  if (upper <= 0 || lower <= 0) return settings.headroom;
+  return Math.min(MAX_TAIL_FACTOR, Math.max(settings.headroom, (upper / lower) ** decades));
+}
+
+function learnedValue(sketch: QuantileSketch, settings: CapSettings, boost: number, floor: number): LearnedCap {
+  const base = (sketch.quantile(settings.percentile) ?? 0) * tailFactor(sketch, settings);
+  return {
+    value: Math.max(floor, Math.ceil(base * boost)),
+    lower: boost > 1 ? Math.max(floor, Math.ceil((base * boost) / 2)) : undefined,
+  };
 }
 
 function touch<K, V>(map: Map<K, V>, key: K, create: () => V, limit: number): V {
@@ -99,7 +153,7 @@ function sketchMap(record: Record<string, SketchSnapshot> | undefined): Map<stri
 
 export class OutputStatistics {
   private readonly features = new Map<string, FeatureState>();
-  private readonly raises: GuardRaise[] = [];
+  private readonly events: GuardEvent[] = [];
   /** Set by every change; the store clears it when it has saved. */
   dirty = false;
 
@@ -112,8 +166,9 @@ export class OutputStatistics {
         unshapedVisible: new QuantileSketch(),
         reasoning: new Map(),
         unshapedReasoning: new Map(),
-        outcomes: [],
-        boost: 1,
+        thinking: new Map(),
+        answerGuard: newGuardState(),
+        thinkingGuard: newGuardState(),
         seen: 0,
         reasoningReported: new Map(),
       }),
@@ -132,6 +187,11 @@ export class OutputStatistics {
     state.reasoningReported.set(observation.model, observation.reasoning !== undefined);
     if (observation.reasoning !== undefined) {
       touch(state.reasoning, observation.model, () => new QuantileSketch(), MAX_MODELS_PER_FEATURE).add(observation.reasoning);
+      // Only calls that asked for budgeted thinking teach a thinking budget: a call without thinking
+      // says nothing about how much a thinking call needs.
+      if (observation.thinkingBudget !== undefined) {
+        touch(state.thinking, observation.model, () => new QuantileSketch(), MAX_MODELS_PER_FEATURE).add(observation.reasoning);
+      }
     }
     if (observation.unshaped) {
       state.unshapedVisible.add(observation.visible);
@@ -144,12 +204,16 @@ export class OutputStatistics {
     this.dirty = true;
   }
 
-  /** The learned answer cap, or undefined while the feature has fewer than minSamples calls. */
-  visibleCap(feature: string, settings: CapSettings): number | undefined {
+  /** The learned answer cap (and its step-back value), or undefined while the feature has fewer than minSamples calls. */
+  answerCap(feature: string, settings: CapSettings): LearnedCap | undefined {
     const state = this.peek(feature);
     if (!state || state.visible.weight < settings.minSamples) return undefined;
-    const quantile = state.visible.quantile(settings.percentile) ?? 0;
-    return Math.max(settings.floor, Math.ceil(quantile * settings.headroom * state.boost));
+    return learnedValue(state.visible, settings, state.answerGuard.boost, settings.floor);
+  }
+
+  /** The learned answer cap, or undefined while the feature has fewer than minSamples calls. */
+  visibleCap(feature: string, settings: CapSettings): number | undefined {
+    return this.answerCap(feature, settings)?.value;
   }
 
   /** Room to leave for reasoning the cap also bounds; undefined until enough calls of this model are seen. */
@@ -159,11 +223,25 @@ export class OutputStatistics {
     if (this.peek(feature)?.reasoningReported.get(model) === false) return 0;
     const sketch = this.peek(feature)?.reasoning.get(model);
     if (!sketch || sketch.weight < settings.minSamples) return undefined;
-    return Math.ceil((sketch.quantile(settings.percentile) ?? 0) * settings.headroom * (this.peek(feature)?.boost ?? 1));
+    return learnedValue(sketch, settings, this.boost(feature), 0).value;
   }
 
+  /**
+   * A thinking budget learned from the thinking this feature's calls actually did with this model:
+   * its own percentile with the same tail room as answers, never below Anthropic's 1024. Undefined
+   * until minSamples thinking calls were seen. It trims budgets left far above what the task uses;
+   * it does not cut the thinking the model ordinarily does (that is a quality call, a fixed clamp).
+   */
+  thinkingBudget(feature: string, model: string, settings: CapSettings): LearnedCap | undefined {
+    const state = this.peek(feature);
+    const sketch = state?.thinking.get(model);
+    if (!state || !sketch || sketch.weight < settings.minSamples) return undefined;
+    return learnedValue(sketch, settings, state.thinkingGuard.boost, MIN_THINKING_BUDGET);
+  }
+
+  /** The answer cap's guard boost (fixed caps are multiplied by it too). */
   boost(feature: string): number {
-    return this.peek(feature)?.boost ?? 1;
+    return this.peek(feature)?.answerGuard.boost ?? 1;
   }
 
   /**
@@ -181,37 +259,23 @@ export class OutputStatistics {
   }
 
   /**
-   * Counts one call whose cap we lowered; when the share of those cut short by it passes the
-   * threshold, the feature's caps are doubled at once and the raise is returned for alerting.
+   * Counts one call whose answer cap (or thinking budget) we lowered. A raise doubles that cap at
+   * once; a step back halves it once the calls under the raised cap show the lower one would keep
+   * well inside the threshold. Either is returned for alerting and kept for the audit.
    */
-  guard(feature: string, truncated: boolean, threshold: number, now: number): GuardRaise | undefined {
+  judge(feature: string, cap: GuardEvent['cap'], outcome: GuardOutcome, threshold: number, now: number): GuardEvent | undefined {
     const state = this.state(feature);
-    state.outcomes.push(truncated ? 1 : 0);
-    if (state.outcomes.length > GUARD_WINDOW) state.outcomes.shift();
+    const change = recordOutcome(cap === 'answer' ? state.answerGuard : state.thinkingGuard, outcome, threshold);
     this.dirty = true;
-    if (!truncated) return undefined;
-    const count = state.outcomes.reduce((sum, outcome) => sum + outcome, 0);
-    const share = count / Math.max(state.outcomes.length, GUARD_MIN_DENOMINATOR);
-    if (share <= threshold) return undefined;
-    const raise: GuardRaise = {
-      feature,
-      at: now,
-      truncated: count,
-      window: state.outcomes.length,
-      share,
-      boostFrom: state.boost,
-      boostTo: state.boost * 2,
-    };
-    state.boost *= 2;
-    // Judged afresh under the new cap, so the same evidence does not raise it twice.
-    state.outcomes = [];
-    this.raises.push(raise);
-    if (this.raises.length > MAX_ALERTS) this.raises.shift();
-    return raise;
+    if (!change) return undefined;
+    const event: GuardEvent = { feature, cap, at: now, ...change };
+    this.events.push(event);
+    if (this.events.length > MAX_ALERTS) this.events.shift();
+    return event;
   }
 
-  alerts(): readonly GuardRaise[] {
-    return this.raises;
+  alerts(): readonly GuardEvent[] {
+    return this.events;
   }
 
   snapshot(): OutputStatisticsSnapshot {
@@ -222,12 +286,13 @@ export class OutputStatistics {
         unshapedVisible: state.unshapedVisible.toJSON(),
         reasoning: sketchRecord(state.reasoning),
         unshapedReasoning: sketchRecord(state.unshapedReasoning),
-        outcomes: [...state.outcomes],
-        boost: state.boost,
+        thinking: sketchRecord(state.thinking),
+        answerGuard: { ...state.answerGuard, outcomes: [...state.answerGuard.outcomes] },
+        thinkingGuard: { ...state.thinkingGuard, outcomes: [...state.thinkingGuard.outcomes] },
         reasoningReported: Object.fromEntries(state.reasoningReported),
       };
     }
-    return { version: 1, features, alerts: [...this.raises] };
+    return { version: 1, features, alerts: [...this.events] };
   }
 
   static fromSnapshot(snapshot: OutputStatisticsSnapshot | undefined): OutputStatistics {
@@ -239,13 +304,17 @@ export class OutputStatistics {
         unshapedVisible: QuantileSketch.fromJSON(saved.unshapedVisible),
         reasoning: sketchMap(saved.reasoning),
         unshapedReasoning: sketchMap(saved.unshapedReasoning),
-        outcomes: Array.isArray(saved.outcomes) ? saved.outcomes.slice(-GUARD_WINDOW).map((value) => (value ? 1 : 0)) : [],
-        boost: Number.isFinite(saved.boost) && saved.boost >= 1 ? saved.boost : 1,
+        thinking: sketchMap(saved.thinking),
+        answerGuard: restoreGuardState(saved.answerGuard ?? { outcomes: saved.outcomes ?? [] }, saved.boost),
+        thinkingGuard: restoreGuardState(saved.thinkingGuard),
         seen: 0,
         reasoningReported: new Map(Object.entries(saved.reasoningReported ?? {})),
       });
     }
-    statistics.raises.push(...(snapshot.alerts ?? []).slice(-MAX_ALERTS));
+    // Alerts saved before guards could step back were all raises of the answer cap.
+    for (const event of (snapshot.alerts ?? []).slice(-MAX_ALERTS)) {
+      statistics.events.push({ ...event, cap: event.cap ?? 'answer', kind: event.kind ?? 'raised' });
+    }
     return statistics;
   }
 }
