@@ -283,6 +283,13 @@ export class PartitionedVectorIndex implements VectorIndex {
       this.partitions.set(partition, graph);
       return;
     }
+    if (existing instanceof GraphPartition) {
+      const matrix = new Float32Array(vectors.length * dimensions);
+      vectors.forEach((row, index) => matrix.set(row, index * dimensions));
+      existing.addMany(ids, matrix, threads);
+      this.total += ids.length;
+      return;
+    }
     ids.forEach((id, index) => this.addNow(partition, id, vectors[index] as Float32Array));
   }
 
