@@ -74,12 +74,29 @@ const COLUMNS: readonly Column[] = [
 const COLUMN_LIST = COLUMNS.map(({ name }) => name).join(', ');
 
 /**
+ * How far from a batch's own time range a stored copy of one of its events is looked for. A replayed
+ * event (spool recovery, a retried flush) carries the time it was first recorded with, so the copy
+ * sits inside the range; the margin only absorbs a re-recorded event whose time was re-stamped.
+ */
+export const DUPLICATE_WINDOW_MS = 3_600_000;
+
+/**
  * The appender is DuckDB's fast bulk path but cannot skip duplicates, so rows go through a
- * per-connection temporary table and one INSERT OR IGNORE copies them in: a request id already
- * stored is left untouched, which is what makes replaying the spool harmless.
+ * per-connection temporary table and an anti-join copies in only request ids not stored yet: a
+ * request id already stored is left untouched, which is what makes replaying the spool harmless.
+ * The anti-join reads only stored rows within the batch's time range (plus DUPLICATE_WINDOW_MS),
+ * which DuckDB's per-block min/max on `time` prunes to the recent blocks; a primary key would
+ * instead maintain an index over every request id ever stored on each insert. Appends are
+ * serialized (one writer per file), so the check and the insert cannot race.
  */
 export async function insertEvents(connection: DuckDBConnection, rows: readonly PreparedUsageEvent[]): Promise<void> {
   if (rows.length === 0) return;
+  let earliest = Number.POSITIVE_INFINITY;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const { event } of rows) {
+    if (event.time < earliest) earliest = event.time;
+    if (event.time > latest) latest = event.time;
+  }
   await connection.run(`CREATE OR REPLACE TEMP TABLE usage_events_incoming AS SELECT ${COLUMN_LIST} FROM usage_events LIMIT 0`);
   const appender = await connection.createAppender('usage_events_incoming', null, 'temp');
   try {
@@ -91,7 +108,18 @@ export async function insertEvents(connection: DuckDBConnection, rows: readonly 
   } finally {
     appender.closeSync();
   }
-  await connection.run(`INSERT OR IGNORE INTO usage_events (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM usage_events_incoming`);
+  await connection.run(
+    `INSERT INTO usage_events (${COLUMN_LIST})
+     SELECT ${COLUMN_LIST} FROM usage_events_incoming
+     WHERE request_id NOT IN (
+       SELECT request_id FROM usage_events
+       WHERE time >= make_timestamp($from::BIGINT) AND time <= make_timestamp($to::BIGINT)
+     )`,
+    {
+      from: BigInt(Math.round((earliest - DUPLICATE_WINDOW_MS) * 1000)),
+      to: BigInt(Math.round((latest + DUPLICATE_WINDOW_MS) * 1000)),
+    },
+  );
   await connection.run('DROP TABLE usage_events_incoming');
 }
 

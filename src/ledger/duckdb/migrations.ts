@@ -85,6 +85,20 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'add api_key_id: hashed client credential, for spend and anomaly series per API key',
     statements: ['ALTER TABLE usage_events ADD COLUMN api_key_id VARCHAR'],
   },
+  {
+    version: 10,
+    name: 'usage_events without the request_id primary key: duplicates are skipped by a time-bounded anti-join on insert',
+    // DuckDB cannot drop a constraint in place: copy (every column, whatever earlier steps added,
+    // in time order so per-block min/max on time prune well), swap, and restore the NOT NULLs.
+    statements: [
+      'CREATE TABLE usage_events_rebuilt AS SELECT * FROM usage_events ORDER BY time',
+      'DROP TABLE usage_events',
+      'ALTER TABLE usage_events_rebuilt RENAME TO usage_events',
+      ...['request_id', 'time', 'provider', 'endpoint', 'tags', 'stream', 'status', 'latency_ms'].map(
+        (column) => `ALTER TABLE usage_events ALTER COLUMN ${column} SET NOT NULL`,
+      ),
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
