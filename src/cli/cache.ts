@@ -10,11 +10,13 @@ import { createAdapters } from '../server/start-gateway.ts';
 import { CliError, parseInteger } from './cli-error.ts';
 
 export const CACHE_HELP = `costgate cache eval --pairs FILE --embedder glove:DIR|openai:MODEL|bedrock:MODEL|onnx:PATH [--format table|json]
-    [--thresholds 0.8,0.9,...] [--bounds 0.01,0.02,...] [--shadow-rate 0.05] [--no-guard] [--limit N] [--seed N] [--config FILE]
+    [--thresholds 0.8,0.9,...] [--bounds 0.01,0.02,...] [--shadow-rate 0.05] [--no-guard] [--protocol index|pairs]
+    [--limit N] [--seed N] [--config FILE]
   Semantic-cache evaluation on labeled pairs, one JSON object per line: {"a": "...", "b": "...", "label": 0|1}
   (a JSON array, and text_a/text_b keys, are read too). Stores every a, asks every b once, and prints
   hit rate, wrong-hit rate (wrong hits / hits) and recall (right hits / duplicate pairs) for fixed
-  thresholds and for the bounded-error mode at each bound. openai and bedrock embedders go through
+  thresholds and for the bounded-error mode at each bound. --protocol pairs compares each b with its
+  own a only (pair classification) instead of searching every stored a. openai and bedrock embedders go through
   the providers configured for the gateway (costgate.yaml or the usual environment variables).`;
 
 const DEFAULT_THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99];
@@ -99,6 +101,7 @@ async function evalCommand(argv: string[]): Promise<void> {
       bounds: { type: 'string' },
       'shadow-rate': { type: 'string' },
       'no-guard': { type: 'boolean' },
+      protocol: { type: 'string' },
       limit: { type: 'string' },
       seed: { type: 'string' },
       config: { type: 'string' },
@@ -113,6 +116,8 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (!embedderConfig) throw new CliError(`--embedder must be glove:DIR, openai:MODEL, bedrock:MODEL or onnx:PATH, got "${values.embedder}"`);
   const shadowRate = values['shadow-rate'] === undefined ? RESPONSE_CACHE_POLICY_DEFAULTS.shadowRate : Number(values['shadow-rate']);
   if (!(shadowRate >= 0 && shadowRate <= 1)) throw new CliError(`--shadow-rate must be between 0 and 1, got "${values['shadow-rate']}"`);
+  const protocol = values.protocol ?? 'index';
+  if (protocol !== 'index' && protocol !== 'pairs') throw new CliError(`--protocol must be index or pairs, got "${protocol}"`);
   const limit = parseInteger(values.limit, '--limit', 1);
   const seed = parseInteger(values.seed, '--seed', 0) ?? 1;
   let pairs = readPairs(values.pairs);
@@ -136,6 +141,7 @@ async function evalCommand(argv: string[]): Promise<void> {
       minSimilarity: RESPONSE_CACHE_POLICY_DEFAULTS.minSimilarity,
       guard: !values['no-guard'],
       seed,
+      protocol,
       usearch: await loadUsearch(),
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });

@@ -44,3 +44,22 @@ test('cache eval: fixed sweep and bounded mode in the documented shape, every bo
   for (const row of report.bounded) assert.ok(row.wrong_hit_rate <= row.bound, `bound ${row.bound}: ${row.wrong_hit_rate}`);
   assert.ok((report.bounded.at(-1)?.hit_rate ?? 0) > 0.1, 'with a usable signal the bounded mode does serve');
 });
+
+test('cache eval, pairs protocol: each b is compared with its own a only', async () => {
+  const data = pairs(600);
+  const report = await evaluateCache(data, embedder, {
+    thresholds: [0.9],
+    bounds: [0.05, 0.2],
+    shadowRate: 0.05,
+    confidence: 0.95,
+    minSimilarity: 0.5,
+    guard: false,
+    seed: 2,
+    protocol: 'pairs',
+    usearch: undefined,
+  });
+  for (const row of report.bounded) assert.ok(row.wrong_hit_rate <= row.bound, `bound ${row.bound}: ${row.wrong_hit_rate}`);
+  // With its own a as the only candidate, a duplicate can always be found: recall can only rise.
+  const indexed = await evaluateCache(data, embedder, { thresholds: [0.9], bounds: [], shadowRate: 0.05, confidence: 0.95, minSimilarity: 0.5, guard: false, seed: 2, usearch: undefined });
+  assert.ok((report.fixed[0]?.recall ?? 0) >= (indexed.fixed[0]?.recall ?? 1));
+});

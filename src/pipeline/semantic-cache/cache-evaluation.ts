@@ -2,7 +2,7 @@ import { EntryLearning } from './bounded-threshold.ts';
 import type { Embedder } from './embedder.ts';
 import { guardFeatures, guardMatch } from './match-guard.ts';
 import { SemanticMatcher, type MatchPolicy } from './semantic-matcher.ts';
-import { PartitionedVectorIndex, type UsearchModule } from './vector-index.ts';
+import { dot, PartitionedVectorIndex, type UsearchModule } from './vector-index.ts';
 import { seededRandom } from './seeded-random.ts';
 
 /** One labeled pair: `b` asked after `a`; label 1 = the same question. */
@@ -42,6 +42,11 @@ export interface EvaluationOptions {
   /** Apply the negation/number/entity guard (as the gateway does). */
   guard: boolean;
   seed: number;
+  /**
+   * index: every b searches all stored questions (the issue's protocol, and production's).
+   * pairs: every b is compared with its own a only (the classic pair-classification protocol).
+   */
+  protocol?: 'index' | 'pairs';
   usearch: UsearchModule | undefined;
   onProgress?: (line: string) => void;
 }
@@ -95,11 +100,13 @@ export async function evaluateCache(pairs: readonly LabeledPair[], embedder: Emb
   const index = new PartitionedVectorIndex(options.usearch);
   const matcher = new SemanticMatcher(index, options.confidence);
   const entryOf: number[] = [];
+  const entryIds: number[] = [];
   for (const [position, text] of stored.entries()) {
     const vector = storedVectors[position];
     if (!vector) continue;
     const entry = await matcher.add({ key: String(position), partition, tenant, prompt: text, feature: undefined, expiresAt: Number.POSITIVE_INFINITY }, vector);
     entryOf[entry.id] = position;
+    entryIds[position] = entry.id;
   }
   options.onProgress?.(`indexed ${matcher.size} questions`);
 
@@ -109,7 +116,13 @@ export async function evaluateCache(pairs: readonly LabeledPair[], embedder: Emb
   for (const [position, pair] of pairs.entries()) {
     const vector = queryVectors[position];
     let candidate: Awaited<ReturnType<SemanticMatcher['lookup']>>['candidate'];
-    if (vector) {
+    if (vector && options.protocol === 'pairs') {
+      const own = storedIndex.get(pair.a);
+      const ownVector = own === undefined ? undefined : storedVectors[own];
+      const entry = own === undefined ? undefined : matcher.entries.get(entryIds[own] ?? -1);
+      const passes = !options.guard || guardMatch(guardFeatures(pair.b), guardFeatures(pair.a)).pass;
+      if (entry && ownVector && passes) candidate = { entry, similarity: dot(vector, ownVector) };
+    } else if (vector) {
       if (options.guard) candidate = (await matcher.lookup(partition, tenant, vector, pair.b, 0)).candidate;
       else {
         const [nearest] = await index.search(partition, vector, 1);
