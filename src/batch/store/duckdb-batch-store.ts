@@ -31,7 +31,7 @@ export interface DuckDbBatchStoreOptions {
   lockTimeoutMs?: number;
 }
 
-const SETTINGS = { memory_limit: '96MB', threads: '1', preserve_insertion_order: 'true' };
+const SETTINGS = { memory_limit: '96MB', threads: '1', preserve_insertion_order: 'true', allocator_flush_threshold: '8MB' };
 const queues = new Map<string, Promise<void>>();
 
 function takeTurn<T>(key: string, task: () => Promise<T>): Promise<T> {

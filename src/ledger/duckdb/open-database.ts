@@ -24,6 +24,7 @@ export interface OpenOptions {
 }
 
 const FIRST_RETRY_DELAY_MS = 5;
+const WRITE_SETTINGS = { threads: '2', memory_limit: '256MB', allocator_flush_threshold: '8MB' };
 const MAX_RETRY_DELAY_MS = 200;
 
 export function isLockConflict(error: unknown): boolean {
@@ -59,7 +60,10 @@ export function withDatabase<T>(
   const absolutePath = resolve(path);
   return takeTurn(absolutePath, async () => {
     if (mode === 'write') await mkdir(dirname(absolutePath), { recursive: true });
-    const instance = await openWithRetry(absolutePath, mode, options.lockTimeoutMs);
+    // A write is an append of at most a few thousand rows: a bounded buffer pool and two threads keep
+    // a batch job's or spool replay's process small (DuckDB's default is 80% of RAM, every core).
+    // Reads keep the defaults: a report over a large ledger may need the memory.
+    const instance = await openWithRetry(absolutePath, mode, options.lockTimeoutMs, mode === 'write' ? WRITE_SETTINGS : {});
     try {
       const connection = await instance.connect();
       try {
