@@ -44,10 +44,12 @@ async function gateway(directory: string, defer: Record<string, unknown>): Promi
   return startGateway({ loaded, port: 0, ledgerPath: join(directory, 'ledger.duckdb') });
 }
 
-async function waitForResult(url: string, id: string): Promise<Response> {
+const OWNER = { authorization: 'Bearer sk-client' };
+
+async function waitForResult(url: string, id: string, headers: Record<string, string> = OWNER): Promise<Response> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const response = await fetch(`${url}/costgate/deferred/${id}`);
+    const response = await fetch(`${url}/costgate/deferred/${id}`, { headers });
     if (response.status !== 202) return response;
     assert.ok(['pending', 'submitted'].includes(response.headers.get('x-costgate-deferred-status') ?? ''));
     await response.body?.cancel();
@@ -84,7 +86,10 @@ test('openai SDK: deferred call gets 202 and an id; the flushed batch result is 
       assert.ok(completion.choices[0]?.message.content);
       assert.ok((completion.usage?.prompt_tokens ?? 0) > 0);
     }
-    assert.equal((await fetch(`${running.url}/costgate/deferred/dnotarealid123`)).status, 404);
+    assert.equal((await fetch(`${running.url}/costgate/deferred/dnotarealid123`, { headers: OWNER })).status, 404);
+    // Results belong to the API key that deferred them.
+    assert.equal((await fetch(`${running.url}/costgate/deferred/${ids[0]}`, { headers: { authorization: 'Bearer sk-someone-else' } })).status, 404);
+    assert.equal((await fetch(`${running.url}/costgate/deferred/${ids[0]}`)).status, 404);
 
     await running.recorder.flush();
     const rows = await running.ledger.report({ by: 'feature' });
@@ -135,7 +140,7 @@ test('anthropic: the result is POSTed to the client webhook with a valid HMAC-SH
     assert.equal(payload.response.type, 'message');
     assert.ok(payload.response.content.length > 0);
     // The result is also readable by id.
-    assert.equal((await waitForResult(running.url, id)).status, 200);
+    assert.equal((await waitForResult(running.url, id, { 'x-api-key': 'sk-client' })).status, 200);
   } finally {
     await running.close();
     hook.close();
@@ -151,7 +156,7 @@ test('a pending deferred request survives a gateway restart; bad deferrals are r
     const { response, data } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'later' }] }, { headers: { 'x-costgate-defer': '24h' } }).withResponse();
     assert.equal(response.status, 202);
     id = (data as unknown as { id: string }).id;
-    const pending = await fetch(`${first.url}/costgate/deferred/${id}`);
+    const pending = await fetch(`${first.url}/costgate/deferred/${id}`, { headers: OWNER });
     assert.equal(pending.status, 202);
     assert.equal(((await pending.json()) as { status: string }).status, 'pending');
     await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-costgate-defer': '24h' } }), (error: unknown) => error instanceof OpenAI.BadRequestError);

@@ -45,7 +45,7 @@ export function reportQueryFromSearch(search: URLSearchParams): ReportQuery {
   return query;
 }
 
-const OUTPUT_STATISTICS_NUMBERS = ['from', 'to', 'percentile', 'headroom', 'floor'] as const;
+const OUTPUT_STATISTICS_NUMBERS = ['from', 'to', 'percentile', 'headroom', 'floor', 'targetTruncation'] as const;
 
 /** `costgate audit output`'s query as admin API parameters (the inverse of outputStatisticsQueryFromSearch). */
 export function outputStatisticsSearch(query: OutputStatisticsQuery): URLSearchParams {

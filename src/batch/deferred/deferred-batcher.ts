@@ -51,9 +51,11 @@ export interface DeferredResult {
   response: unknown;
   jobId: string;
   completedAt: number;
+  /** The caller's hashed API key; GET /costgate/deferred/{id} answers only that key. */
+  owner?: string;
 }
 
-export type DeferredLookup = { status: 'pending' | 'submitted'; id: string; receivedAt: number; jobId?: string } | DeferredResult | undefined;
+export type DeferredLookup = { status: 'pending' | 'submitted'; id: string; receivedAt: number; jobId?: string; owner?: string } | DeferredResult | undefined;
 
 interface StoredRequest extends DeferredRequest {
   id: string;
@@ -76,7 +78,7 @@ export interface DeferredBatcher extends DeferQueue {
   close(): Promise<void>;
 }
 
-const ID = /^d[0-9a-z]{6,40}$/;
+const ID = /^d[0-9a-z]{6,64}$/;
 
 export function isDeferredId(id: string): boolean {
   return ID.test(id);
@@ -155,13 +157,16 @@ export async function openDeferredBatcher(options: DeferredBatcherOptions): Prom
     }
     await rm(join(flushesDir, `${manifest.flushId}.json`), { force: true });
     await rm(manifest.inputPath, { force: true });
+    // Results now live in results/ for retentionDays; the merged copy would outlive them.
+    if (outputPath) await rm(outputPath, { force: true });
   }
 
   async function settle(id: string, jobId: string, outcome: { ok: boolean; status: number; body: unknown }): Promise<void> {
     const resultPath = join(resultsDir, `${id}.json`);
     let result = await readJson<DeferredResult>(resultPath);
     if (!result) {
-      result = { id, status: outcome.ok ? 'completed' : 'failed', httpStatus: outcome.status, response: outcome.body, jobId, completedAt: Date.now() };
+      const owner = (await readJson<StoredRequest>(join(requestsDir, `${id}.json`)))?.owner;
+      result = { id, status: outcome.ok ? 'completed' : 'failed', httpStatus: outcome.status, response: outcome.body, jobId, completedAt: Date.now(), ...(owner ? { owner } : {}) };
       await writeDurably(resultPath, JSON.stringify(result));
     }
     await notify(result);
@@ -177,7 +182,8 @@ export async function openDeferredBatcher(options: DeferredBatcherOptions): Prom
       await rm(requestPath, { force: true });
       return;
     }
-    const body = JSON.stringify({ object: 'costgate.deferred', ...result });
+    const { owner: _owner, ...visible } = result;
+    const body = JSON.stringify({ object: 'costgate.deferred', ...visible });
     const webhook = request.webhook;
     track(
       deliverWebhook({ url: webhook, secret, body, deliveryId: result.id, timeoutMs: settings.webhookTimeoutMs, attempts: settings.webhookAttempts, log }).then(async (delivered) => {
@@ -285,7 +291,8 @@ export async function openDeferredBatcher(options: DeferredBatcherOptions): Prom
     webhooksEnabled: settings.webhookSecret !== undefined,
     async enqueue(request) {
       if (closed) throw new Error('deferred queue is closed');
-      const id = `d${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
+      // 128 random bits: ids are not guessable (and results are bound to the caller's key besides).
+      const id = `d${Date.now().toString(36)}${randomBytes(16).toString('hex')}`;
       const stored: StoredRequest = { ...request, id };
       await writeDurably(join(requestsDir, `${id}.json`), JSON.stringify(stored));
       const key = groupKey(request);
@@ -301,9 +308,10 @@ export async function openDeferredBatcher(options: DeferredBatcherOptions): Prom
       if (result) return result;
       const request = await readJson<StoredRequest>(join(requestsDir, `${id}.json`));
       if (!request) return undefined;
-      if (!submitted.has(id)) return { status: 'pending', id, receivedAt: request.receivedAt };
+      const owner = request.owner ? { owner: request.owner } : {};
+      if (!submitted.has(id)) return { status: 'pending', id, receivedAt: request.receivedAt, ...owner };
       const jobId = submitted.get(id);
-      return { status: 'submitted', id, receivedAt: request.receivedAt, ...(jobId ? { jobId } : {}) };
+      return { status: 'submitted', id, receivedAt: request.receivedAt, ...(jobId ? { jobId } : {}), ...owner };
     },
     async flushAll() {
       await Promise.all([...groups.keys()].map((key) => flush(key)));

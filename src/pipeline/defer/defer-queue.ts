@@ -18,6 +18,8 @@ export interface DeferredRequest {
   customer: string | undefined;
   user: string | undefined;
   receivedAt: number;
+  /** Hashed API key of the caller (attribution's apiKeyId): only the same key may read the result. */
+  owner: string | undefined;
 }
 
 export interface DeferQueue {

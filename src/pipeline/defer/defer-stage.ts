@@ -1,4 +1,5 @@
 import { GatewayError } from '../../core/errors.ts';
+import { apiKeyId } from '../attribution/attribution-stage.ts';
 import type { CallContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
 import { DEFER_HEADER, DEFERRED_PATH, type DeferQueue, WEBHOOK_HEADER } from './defer-queue.ts';
@@ -77,6 +78,7 @@ export function createDeferStage(queue: DeferQueue): Stage {
         customer: attribution.customer,
         user: attribution.user,
         receivedAt: context.receivedAt,
+        owner: apiKeyId(call.headers),
       });
       const body = JSON.stringify({ id, object: 'costgate.deferred', status: 'pending', result_url: `${DEFERRED_PATH}${id}`, webhook: webhook ?? null });
       context.result = {
