@@ -42,7 +42,8 @@ export class RecordingSink implements ResponseSink {
 
   start(status: number, headers: HeaderMap): void {
     this.headers = headers;
-    this.inner.start(status, { ...headers, ...this.extraHeaders() });
+    // A replayed hit names its own cache status; a live answer gets the call's.
+    this.inner.start(status, { ...this.extraHeaders(), ...headers });
   }
 
   write(chunk: Buffer): boolean {

@@ -70,8 +70,8 @@ export function createResponseCacheStage(cache: ResponseCache, pricer: Pricer): 
         const entry = await store.get(key, now);
         const fresh = entry && (control.maxAgeSeconds === undefined || now - entry.createdAt <= control.maxAgeSeconds * 1000);
         if (entry && fresh && entry.tenant === tenant) {
-          replay(context, entry, 'exact_hit', now);
           context.cacheStatus = 'exact_hit';
+          replay(context, entry, 'exact_hit', now);
           context.levers.push(hitLever(pricer, entry, 0n, now, { kind: 'exact' }));
           return;
         }
@@ -79,7 +79,8 @@ export function createResponseCacheStage(cache: ResponseCache, pricer: Pricer): 
 
       const state: ResponseCacheCall = { key, tenant, policy, view, control, semantic: undefined, recorder: undefined };
       context.responseCache = state;
-      if (call.stream) {
+      // A stream is recorded only when something may store it.
+      if (call.stream && (policy.exact === 'on' || policy.exact === 'write-only' || policy.semantic !== 'off')) {
         state.recorder = new RecordingSink(context.sink, config.maxEntryBytes, () => ({ 'x-costgate-cache': context.cacheStatus ?? 'miss' }));
         context.sink = state.recorder;
       }

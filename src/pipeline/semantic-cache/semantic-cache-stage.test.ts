@@ -8,7 +8,7 @@ import { minimumObservations } from './bounded-threshold.ts';
 import { GloveEmbedder } from './glove-embedder.ts';
 import { SemanticCache } from './semantic-cache.ts';
 import { createSemanticCacheStage } from './semantic-cache-stage.ts';
-import { answerText, chatContext, collectingSink, fakeUpstream, pricer, runPipeline, type ChatRequest } from './testing/stage-harness.ts';
+import { answerText, chatContext, MemorySink, collectingSink, fakeUpstream, pricer, runPipeline, type ChatRequest } from './testing/stage-harness.ts';
 import { seededRandom, writeTinyGlove } from './testing/tiny-glove.ts';
 import { PartitionedVectorIndex } from './vector-index.ts';
 
@@ -95,6 +95,21 @@ describe('semantic cache stage', () => {
     assert.ok(lever && lever.saving > 0n && lever.estimated);
     assert.equal(typeof lever.detail?.similarity, 'number');
     assert.ok((lever.detail?.similarity as number) >= (lever.detail?.threshold as number));
+  });
+
+  test('a streamed question is answered with the recorded stream of a paraphrase', async () => {
+    const { ask, upstream } = setup();
+    await teach(ask, { stream: true });
+    const calls = upstream.calls;
+    const hit = await ask({ prompt: 'please explain your refund policy', stream: true });
+    assert.equal(hit.cacheStatus, 'semantic_hit');
+    assert.equal(upstream.calls, calls);
+    const sink = hit.sink as MemorySink;
+    assert.equal(sink.headers['x-costgate-cache'], 'semantic_hit');
+    const text = Buffer.concat(sink.chunks).toString('utf8');
+    assert.ok(text.includes(JSON.stringify(REFUND_ANSWER).slice(1, -1)) && text.endsWith('data: [DONE]\n\n'));
+    const nonStream = await ask({ prompt: 'please explain your refund policy' });
+    assert.notEqual(nonStream.cacheStatus, 'semantic_hit', 'streams and non-streams are separate partitions');
   });
 
   test('shadow mode learns the same way but never serves a semantic hit', async () => {

@@ -139,8 +139,8 @@ export function createSemanticCacheStage(dependencies: SemanticStageDependencies
       if (decision.kind === 'serve' && candidate) {
         const entry = await cache.store.get(candidate.entry.key, now);
         if (entry && entry.tenant === state.tenant) {
-          replay(context, entry, 'semantic_hit', now);
           context.cacheStatus = 'semantic_hit';
+          replay(context, entry, 'semantic_hit', now);
           semantic.touch(entry.key);
           context.levers.push(hitLever(pricer, entry, 0n, now, { ...detail, matchedPrompt: candidate.entry.prompt.slice(0, 200) }));
           return;

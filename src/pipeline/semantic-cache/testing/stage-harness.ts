@@ -9,7 +9,7 @@ import type { Stage } from '../../stage.ts';
 export const pricer = createPricer();
 const adapter = createOpenAIAdapter({ baseURL: 'http://upstream.invalid/v1', apiKey: undefined });
 
-class MemorySink implements ResponseSink {
+export class MemorySink implements ResponseSink {
   started = false;
   status: number | undefined;
   chunks: Buffer[] = [];
@@ -37,6 +37,7 @@ export interface ChatRequest {
   temperature?: number;
   history?: Array<{ role: 'user' | 'assistant'; content: string }>;
   headers?: Record<string, string>;
+  stream?: boolean;
 }
 
 let sequence = 0;
@@ -50,12 +51,13 @@ export function chatContext(request: ChatRequest): CallContext {
   ];
   const body: Record<string, unknown> = { model: 'gpt-4o-mini', messages };
   if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.stream) body.stream = true;
   const call: ParsedCall = {
     operation: OPENAI_OPERATIONS.chat,
     body,
     rawBody: Buffer.from(JSON.stringify(body)),
     model: 'gpt-4o-mini',
-    stream: false,
+    stream: request.stream === true,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${request.apiKey ?? 'sk-test'}`, ...request.headers },
   };
   sequence += 1;
@@ -91,6 +93,14 @@ export function fakeUpstream(answer: (prompt: string) => string): Stage & { call
       stage.calls += 1;
       const messages = (context.call.body?.messages ?? []) as Array<{ content: string }>;
       const text = answer(messages.at(-1)?.content ?? '');
+      if (context.call.stream) {
+        const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+          `data: ${JSON.stringify({ id: `chatcmpl-${stage.calls}`, object: 'chat.completion.chunk', model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        context.sink.start(200, { 'content-type': 'text/event-stream' });
+        context.sink.write(Buffer.from(chunk({ role: 'assistant', content: text }, null) + chunk({}, 'stop') + 'data: [DONE]\n\n'));
+        context.facts = { usage: { input: { total: 100, noCache: 100 }, output: { total: 50 } }, servedModel: 'gpt-4o-mini', stopReason: 'stop', errorType: undefined };
+        return;
+      }
       const body = {
         id: `chatcmpl-${stage.calls}`,
         object: 'chat.completion',
