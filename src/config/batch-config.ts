@@ -70,6 +70,11 @@ export const batchConfigSchema = z
         webhookTimeoutMs: z.number().int().positive().default(10_000),
         /** Delivery attempts per webhook (backoff 1 s, 2 s, 4 s, ...). */
         webhookAttempts: z.number().int().min(1).default(5),
+        /**
+         * Raise the client's Anthropic cache_control markers to the 1h TTL in deferred requests (a batch
+         * outlasts 5-minute entries): `auto` when the prompt-cache planner is on, or always, or never.
+         */
+        oneHourCache: z.enum(['auto', 'always', 'never']).default('auto'),
         /** Days a finished result stays readable at GET /costgate/deferred/{id}. */
         retentionDays: z.number().positive().default(7),
       })

@@ -42,6 +42,12 @@ export interface PipelineDependencies {
   deferQueue?: DeferQueue;
 }
 
+/** Deferred Anthropic requests get 1h cache markers when configured, or (auto) when the prompt-cache planner is on. */
+function deferOneHourCache(config: Config): boolean {
+  const mode = config.batch.defer.oneHourCache;
+  return mode === 'always' || (mode === 'auto' && promptCacheEnabled(config.promptCache));
+}
+
 /** The planner, registered to write its last statistics snapshot when the gateway shuts down. */
 function createPromptCachePlanner(dependencies: PipelineDependencies): Stage {
   const planner = createPromptCacheStage({
@@ -69,7 +75,7 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     createAttributionStage(),
     // deferred requests (x-costgate-defer): answered 202 before record-usage, so no on-demand row;
     // the batch job records the row at the batch price. Absent unless batch.defer.enabled.
-    ...(dependencies.deferQueue ? [createDeferStage(dependencies.deferQueue)] : []),
+    ...(dependencies.deferQueue ? [createDeferStage(dependencies.deferQueue, { oneHourCache: deferOneHourCache(dependencies.config) })] : []),
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
     // response cache (exact, then semantic): absent unless some feature's policy turns it on
     ...createResponseCacheStages(dependencies),

@@ -81,3 +81,20 @@ test('refused with 400 and nothing queued: short windows, streams, Bedrock, non-
     assert.equal((deferQueue as ReturnType<typeof queue>).requests.length, 0);
   }
 });
+
+test('deferred Anthropic requests get their cache markers raised to 1h when asked, and only then', async () => {
+  const anthropicBody = () => ({
+    model: 'claude-haiku-4-5',
+    system: [{ type: 'text', text: 'long policy', cache_control: { type: 'ephemeral' } }],
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'q', cache_control: { type: 'ephemeral', ttl: '5m' } }] }],
+  });
+  for (const oneHourCache of [true, false]) {
+    const deferQueue = queue();
+    const call = context({ 'x-costgate-defer': '24h' }, { provider: 'anthropic', upstreamPath: '/v1/messages' });
+    (call.call as { body: Record<string, unknown> }).body = anthropicBody();
+    await createDeferStage(deferQueue, { oneHourCache }).run(call, async () => {});
+    const body = deferQueue.requests[0]?.body as ReturnType<typeof anthropicBody>;
+    const ttls = [body.system[0]?.cache_control, body.messages[0]?.content[0]?.cache_control].map((control) => (control as { ttl?: string }).ttl);
+    assert.deepEqual(ttls, oneHourCache ? ['1h', '1h'] : [undefined, '5m']);
+  }
+});

@@ -1,4 +1,5 @@
 import { GatewayError } from '../../core/errors.ts';
+import { raiseCacheMarkersToOneHour } from '../../providers/anthropic/anthropic-cache-ttl.ts';
 import { apiKeyId } from '../attribution/attribution-stage.ts';
 import type { CallContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
@@ -58,7 +59,12 @@ export function deferProblem(context: CallContext, window: string, webhook: stri
   return undefined;
 }
 
-export function createDeferStage(queue: DeferQueue): Stage {
+export interface DeferStageOptions {
+  /** Raise Anthropic cache_control markers to 1h before the request is queued. */
+  oneHourCache: boolean;
+}
+
+export function createDeferStage(queue: DeferQueue, options: DeferStageOptions = { oneHourCache: false }): Stage {
   return {
     name: 'defer',
     async run(context, next) {
@@ -68,11 +74,13 @@ export function createDeferStage(queue: DeferQueue): Stage {
       const problem = deferProblem(context, window, webhook, queue);
       if (problem) return reject(context, problem, DEFER_HEADER);
       const { attribution, call } = context;
+      const body = call.body ?? {};
+      if (options.oneHourCache && call.operation.provider === 'anthropic') raiseCacheMarkersToOneHour(body);
       const id = await queue.enqueue({
         provider: call.operation.provider,
         model: call.model ?? '',
         upstreamPath: batchPath(call.operation.upstreamPath),
-        body: call.body ?? {},
+        body,
         webhook,
         feature: attribution.feature,
         customer: attribution.customer,
@@ -80,11 +88,11 @@ export function createDeferStage(queue: DeferQueue): Stage {
         receivedAt: context.receivedAt,
         owner: apiKeyId(call.headers),
       });
-      const body = JSON.stringify({ id, object: 'costgate.deferred', status: 'pending', result_url: `${DEFERRED_PATH}${id}`, webhook: webhook ?? null });
+      const answer = JSON.stringify({ id, object: 'costgate.deferred', status: 'pending', result_url: `${DEFERRED_PATH}${id}`, webhook: webhook ?? null });
       context.result = {
         status: 202,
         headers: { 'content-type': 'application/json', location: `${DEFERRED_PATH}${id}`, 'x-costgate-deferred-id': id, 'x-costgate-request-id': context.requestId },
-        body: Buffer.from(body),
+        body: Buffer.from(answer),
       };
     },
   };
