@@ -3,7 +3,23 @@
  * plus rare runaway outputs that loop until a cap stops them) and, where a feature uses a thinking or
  * reasoning model, a log-normal reasoning length. Each call's natural lengths go to the emulator in
  * its x-emulator-* headers; the same seed gives the same calls in both runs.
+ *
+ * Runaways are what a model stuck in a loop writes: the same block of text again and again (sent to
+ * the emulator as x-emulator-reply-loop), and it runs until a cap stops it: the client's cap, or when
+ * the client sets none, the model's own output maximum (what OpenAI and Bedrock apply then). The
+ * `realism` options turn either back off to replay the earlier workload (fresh prose, and a fixed
+ * runawayTokens length where no cap stops the loop).
  */
+import { modelOutputLimit } from '../src/providers/model-output-limits.ts';
+
+export interface WorkloadRealism {
+  /** Runaway answers repeat one block (true) or are fresh prose (false). */
+  loops: boolean;
+  /** Runaways without a client cap run to the model's output maximum (true) or stop at runawayTokens (false). */
+  runToLimit: boolean;
+}
+
+export const REALISTIC: WorkloadRealism = { loops: true, runToLimit: true };
 
 export type FeatureName = 'chat' | 'classify' | 'extract' | 'summarize' | 'agent';
 
@@ -17,6 +33,7 @@ export interface FeatureSpec {
   answerSigma: number;
   /** Share of calls that run away (repeat themselves until a cap stops them). */
   runawayRate: number;
+  /** How far a runaway goes when no cap stops it first (only with realism.runToLimit off). */
   runawayTokens: number;
   /** Reasoning tokens at the client's own setting (0: no reasoning). */
   reasoningMedian: number;
@@ -41,6 +58,8 @@ export interface WorkloadCall {
   answerTokens: number;
   reasoningTokens: number;
   runaway: boolean;
+  /** For a looping runaway: the length of the repeated block, in tokens. */
+  loopTokens: number | undefined;
 }
 
 /** mulberry32. */
@@ -60,8 +79,19 @@ function logNormal(next: () => number, median: number, sigma: number): number {
   return Math.max(1, Math.round(median * Math.exp(sigma * normal)));
 }
 
-/** Calls per feature, interleaved round-robin so every feature learns at the same pace. */
-export function generateCalls(seed: number, callsPerFeature: number): WorkloadCall[] {
+/** The emulator's longest reply. */
+const EMULATOR_MAX_REPLY = 100_000;
+
+function runawayLength(feature: FeatureSpec, realism: WorkloadRealism): number {
+  if (!realism.runToLimit || feature.clientMaxTokens !== undefined) return feature.runawayTokens;
+  return Math.min(modelOutputLimit(feature.model) ?? feature.runawayTokens, EMULATOR_MAX_REPLY);
+}
+
+/**
+ * Calls per feature, interleaved round-robin so every feature learns at the same pace. The random
+ * draws do not depend on `realism`, so the same seed gives the same calls in either workload.
+ */
+export function generateCalls(seed: number, callsPerFeature: number, realism: WorkloadRealism = REALISTIC): WorkloadCall[] {
   const next = random(seed);
   const calls: WorkloadCall[] = [];
   for (let index = 0; index < callsPerFeature; index += 1) {
@@ -71,8 +101,10 @@ export function generateCalls(seed: number, callsPerFeature: number): WorkloadCa
         feature,
         index,
         runaway,
-        answerTokens: runaway ? feature.runawayTokens : logNormal(next, feature.answerMedian, feature.answerSigma),
+        answerTokens: runaway ? runawayLength(feature, realism) : logNormal(next, feature.answerMedian, feature.answerSigma),
         reasoningTokens: feature.reasoningMedian > 0 ? logNormal(next, feature.reasoningMedian, feature.reasoningSigma) : 0,
+        // A sentence or a few: loops repeat anything from a phrase to a paragraph.
+        loopTokens: runaway && realism.loops ? 12 + ((index * 7) % 48) : undefined,
       });
     }
   }

@@ -9,9 +9,16 @@
  *
  * Prints per feature: output tokens and output cost off vs on, truncation rates, truncations the policy
  * itself caused on answers that were not runaways, and the ledger's estimated saving next to the
- * measured one. Ends with one summary line. Knobs: BENCH_SEED, BENCH_CALLS (per feature).
+ * measured one; then, from each call's own usage, where the output went (reasoning, runaway answers,
+ * ordinary answers) with policies off and on, and how many calls a clamp left with less reasoning
+ * than the client's own setting spends. Ends with one summary line.
+ *
+ * Knobs: BENCH_SEED, BENCH_CALLS (per feature); BENCH_WORKLOAD=earlier replays the workload as first
+ * written (runaways in fresh prose; a fixed length where no cap stops them); BENCH_AGENT_THINKING=
+ * learned (default: a budget learned from the agent's own thinking) or a fixed budget such as 2048;
+ * BENCH_KEEP_LEDGERS=<folder> keeps both runs' ledgers there (off/ledger.duckdb, on/ledger.duckdb).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, resolveUpstreams, type LoadedConfig } from '../src/config/load-config.ts';
@@ -20,24 +27,34 @@ import type { ProviderId } from '../src/core/provider-id.ts';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { createPricer } from '../src/pricing/pricer.ts';
 import { startGateway } from '../src/server/start-gateway.ts';
-import { FEATURES, generateCalls, type FeatureName, type WorkloadCall } from './output-policy-workload.ts';
+import { FEATURES, generateCalls, REALISTIC, type FeatureName, type WorkloadCall } from './output-policy-workload.ts';
 
 const SEED = Number(process.env.BENCH_SEED ?? 7);
 const CALLS = Number(process.env.BENCH_CALLS ?? 800);
+const WORKLOAD = process.env.BENCH_WORKLOAD ?? 'realistic';
+const AGENT_THINKING = process.env.BENCH_AGENT_THINKING ?? 'learned';
 const CONCURRENCY = 8;
+
+if (WORKLOAD !== 'realistic' && WORKLOAD !== 'earlier') throw new Error(`BENCH_WORKLOAD must be realistic or earlier, got "${WORKLOAD}"`);
+const agentThinking = AGENT_THINKING === 'learned' ? 'learned' : Number(AGENT_THINKING);
+if (agentThinking !== 'learned' && !(Number.isInteger(agentThinking) && agentThinking >= 0)) throw new Error(`BENCH_AGENT_THINKING must be learned or a token count`);
 
 const POLICY_ON = {
   outputPolicy: {
     enabled: true,
     default: { maxTokens: 'learned' },
-    // The classifier needs no reasoning (o-series go no lower than low); the agent keeps thinking,
-    // with its budget brought from the client's 8000 to 2048.
-    features: { classify: { reasoning: { maxEffort: 'low' } }, agent: { reasoning: { maxThinkingTokens: 2048 } } },
+    // The classifier needs no reasoning (o-series go no lower than low). The agent keeps thinking:
+    // by default its budget is learned from the thinking it does (trimming a budget set above need,
+    // not the thinking itself); a fixed budget is an operator's quality call the bench cannot judge.
+    features: { classify: { reasoning: { maxEffort: 'low' } }, agent: { reasoning: { maxThinkingTokens: agentThinking } } },
   },
 };
 
 interface CallResult {
   truncated: boolean;
+  /** Output tokens billed, and the reasoning part of them (0 when not reported apart). */
+  output: number;
+  reasoning: number;
 }
 
 interface RunResult {
@@ -53,6 +70,7 @@ function request(call: WorkloadCall): { path: string; body: Record<string, unkno
     'x-costgate-feature': feature.name,
     'x-emulator-reply-tokens': String(call.answerTokens),
     'x-emulator-reasoning-tokens': String(call.reasoningTokens),
+    ...(call.loopTokens !== undefined ? { 'x-emulator-reply-loop': String(call.loopTokens) } : {}),
   };
   const text = `${feature.name} request ${call.index}: please handle this item.`;
   if (feature.provider === 'openai') {
@@ -92,8 +110,22 @@ function stopReason(provider: string, body: Record<string, any>): string | undef
   return body['stopReason'];
 }
 
-async function run(emulator: RunningEmulator, calls: readonly WorkloadCall[], rawConfig: unknown): Promise<RunResult> {
-  const directory = mkdtempSync(join(tmpdir(), 'costgate-bench-output-'));
+function outputUsage(provider: string, body: Record<string, any>): { output: number; reasoning: number } {
+  const usage = body['usage'] ?? {};
+  if (provider === 'openai') return { output: usage['completion_tokens'] ?? 0, reasoning: usage['completion_tokens_details']?.['reasoning_tokens'] ?? 0 };
+  if (provider === 'anthropic') return { output: usage['output_tokens'] ?? 0, reasoning: usage['output_tokens_details']?.['thinking_tokens'] ?? 0 };
+  return { output: usage['outputTokens'] ?? 0, reasoning: 0 };
+}
+
+/** When set, each run's ledger is kept under this folder (off/, on/) for `costgate audit output --ledger`. */
+const KEEP_LEDGERS = process.env.BENCH_KEEP_LEDGERS;
+
+async function run(emulator: RunningEmulator, calls: readonly WorkloadCall[], rawConfig: unknown, label: string): Promise<RunResult> {
+  const directory = KEEP_LEDGERS ? join(KEEP_LEDGERS, label) : mkdtempSync(join(tmpdir(), 'costgate-bench-output-'));
+  if (KEEP_LEDGERS) {
+    rmSync(directory, { recursive: true, force: true });
+    mkdirSync(directory, { recursive: true });
+  }
   const environment = {
     OPENAI_BASE_URL: `${emulator.url}/v1`,
     OPENAI_API_KEY: 'sk-gateway',
@@ -122,7 +154,7 @@ async function run(emulator: RunningEmulator, calls: readonly WorkloadCall[], ra
         const parsed = (await response.json()) as Record<string, any>;
         if (response.status !== 200) throw new Error(`${call.feature.name} #${call.index}: HTTP ${response.status} ${JSON.stringify(parsed).slice(0, 300)}`);
         const reason = stopReason(call.feature.provider, parsed);
-        results[index] = { truncated: reason === 'length' || reason === 'max_tokens' };
+        results[index] = { truncated: reason === 'length' || reason === 'max_tokens', ...outputUsage(call.feature.provider, parsed) };
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -140,7 +172,7 @@ async function run(emulator: RunningEmulator, calls: readonly WorkloadCall[], ra
     return { calls: results, perFeature, alerts };
   } finally {
     await gateway.close();
-    rmSync(directory, { recursive: true, force: true });
+    if (!KEEP_LEDGERS) rmSync(directory, { recursive: true, force: true });
   }
 }
 
@@ -154,13 +186,13 @@ function percent(value: number): string {
 }
 
 async function main(): Promise<void> {
-  const calls = generateCalls(SEED, CALLS);
+  const calls = generateCalls(SEED, CALLS, WORKLOAD === 'realistic' ? REALISTIC : { loops: false, runToLimit: false });
   const emulator = await startEmulator({ port: 0 });
   const pricer = createPricer();
   try {
     const started = Date.now();
-    const off = await run(emulator, calls, {});
-    const on = await run(emulator, calls, POLICY_ON);
+    const off = await run(emulator, calls, {}, 'off');
+    const on = await run(emulator, calls, POLICY_ON, 'on');
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
     const outputCost = (provider: ProviderId, model: string, tokens: number): Picodollars =>
@@ -210,7 +242,7 @@ async function main(): Promise<void> {
     lines.push(['total', '', String(calls.length), '', '', usd(totalOff), usd(totalOn), `${((Number(totalOn - totalOff) / Number(totalOff)) * 100).toFixed(1)}%`, percent(truncatedOff / calls.length), percent(truncatedOn / calls.length), String(policyCut), usd(estimated)]);
     const widths = header.map((name, index) => Math.max(name.length, ...lines.map((line) => (line[index] ?? '').length)));
     const render = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ');
-    console.log(`output policy benchmark: ${CALLS} calls per feature, seed ${SEED}, ${seconds}s`);
+    console.log(`output policy benchmark: ${CALLS} calls per feature, seed ${SEED}, workload ${WORKLOAD}, agent thinking budget ${AGENT_THINKING}, ${seconds}s`);
     console.log(render(header));
     console.log(render(widths.map((width) => '-'.repeat(width))));
     for (const line of lines) console.log(render(line));
@@ -218,12 +250,49 @@ async function main(): Promise<void> {
     console.log('trunc = share of calls whose answer stopped at an output cap (runaways included: they hit the client cap when off);');
     console.log('policy-cut answers = calls (runaways aside) complete with policies off and cut with them on.');
     console.log(`ledger est. saving = the output_policy lever's recorded (estimated) savings; measured saving = ${usd(totalOff - totalOn)}.`);
-    for (const alert of on.alerts.filter((line) => line.includes('alert'))) console.log(alert);
+    for (const alert of on.alerts.filter((line) => line.startsWith('output-policy'))) console.log(alert);
+
+    // Where the output went, call by call: what each lever could reach and what it did.
+    console.log('');
+    const sum = (indexes: number[], pick: (index: number) => number) => indexes.reduce((total, index) => total + pick(index), 0);
+    const share = (part: number, whole: number) => (whole === 0 ? '-' : `${((part / whole) * 100).toFixed(1)}%`);
+    const breakdownHeader = ['feature', 'reasoning off', 'reasoning on', 'runaway answers off', 'runaway answers on', 'ordinary answers off', 'ordinary answers on', 'reasoning reduced'];
+    const breakdown: string[][] = [];
+    let reducedCalls = 0;
+    for (const feature of FEATURES) {
+      const indexes = calls.flatMap((call, index) => (call.feature.name === feature.name ? [index] : []));
+      const runaways = indexes.filter((index) => calls[index]?.runaway);
+      const ordinary = indexes.filter((index) => !calls[index]?.runaway);
+      const reasoning = (run: RunResult) => sum(indexes, (index) => run.calls[index]?.reasoning ?? 0);
+      const answers = (run: RunResult, which: number[]) => sum(which, (index) => (run.calls[index]?.output ?? 0) - (run.calls[index]?.reasoning ?? 0));
+      const totalOff = sum(indexes, (index) => off.calls[index]?.output ?? 0);
+      const reduced = indexes.filter((index) => (on.calls[index]?.reasoning ?? 0) < (off.calls[index]?.reasoning ?? 0)).length;
+      reducedCalls += feature.name === 'classify' ? 0 : reduced;
+      const cell = (tokens: number) => `${tokens} (${share(tokens, totalOff)})`;
+      breakdown.push([
+        feature.name,
+        cell(reasoning(off)),
+        cell(reasoning(on)),
+        cell(answers(off, runaways)),
+        cell(answers(on, runaways)),
+        cell(answers(off, ordinary)),
+        cell(answers(on, ordinary)),
+        share(reduced, indexes.length),
+      ]);
+    }
+    const breakdownWidths = breakdownHeader.map((name, index) => Math.max(name.length, ...breakdown.map((line) => (line[index] ?? '').length)));
+    const renderBreakdown = (cells: string[]) => cells.map((cell, index) => cell.padEnd(breakdownWidths[index] ?? 0)).join('  ');
+    console.log('where the output went (tokens, and share of the feature\'s output with policies off):');
+    console.log(renderBreakdown(breakdownHeader));
+    console.log(renderBreakdown(breakdownWidths.map((width) => '-'.repeat(width))));
+    for (const line of breakdown) console.log(renderBreakdown(line));
+    console.log('reasoning reduced = calls that reasoned less than with policies off (a clamp: by design for classify, a quality cost elsewhere).');
     const reduction = Number(totalOff - totalOn) / Number(totalOff);
     const policyCutRate = policyCut / Math.max(1, answers);
     const met = reduction >= 0.5 && policyCutRate <= 0.01;
     console.log(
-      `summary: output cost ${usd(totalOff)} -> ${usd(totalOn)} (-${(reduction * 100).toFixed(1)}%), truncation off ${percent(truncatedOff / calls.length)} on ${percent(truncatedOn / calls.length)}, answers cut by the policy ${percent(policyCutRate)}; goal (>=50% cut, <=1% truncated answers) ${met ? 'met' : 'not met'}`,
+      `summary: output cost ${usd(totalOff)} -> ${usd(totalOn)} (-${(reduction * 100).toFixed(1)}%), truncation off ${percent(truncatedOff / calls.length)} on ${percent(truncatedOn / calls.length)}, answers cut by the policy ${percent(policyCutRate)}, ` +
+        `calls outside classify with reduced reasoning ${percent(reducedCalls / Math.max(1, calls.length - CALLS))}; goal (>=50% cut, <=1% truncated answers) ${met ? 'met' : 'not met'}`,
     );
   } finally {
     await emulator.close();

@@ -123,6 +123,22 @@ describe('runaway loops', () => {
   });
 });
 
+describe('runaways stay out of the learned lengths', () => {
+  test("loops the client's own cap stopped during warm-up do not drag the learned cap up to it", async () => {
+    // One call in five runs away: far above the 1% a p99 could ignore by itself.
+    for (let index = 0; index < WARM_UP + 5; index += 1) {
+      const { data } = index % 5 === 4 ? await chat('chatty', 5000, { loop: 9, maxTokens: 2000 }) : await chat('chatty', 40 + index, { maxTokens: 2000 });
+      if (index % 5 === 4) assert.equal(data.choices[0]?.finish_reason, 'length');
+    }
+    const { data, event } = await chat('chatty', 5000, { loop: 9, maxTokens: 2000 });
+    const cap = event.maxTokensSent ?? 0;
+    assert.ok(cap < 300, `learned from the ordinary answers only: cap ${cap}`);
+    assert.equal(data.usage?.completion_tokens, cap);
+    assert.equal(detail(event)?.['runaway']?.kind, 'repetition');
+    assert.equal(detail(event)?.['baselineOutputTokens'], 2000);
+  });
+});
+
 describe('the guard raises on real cuts and steps back on evidence', () => {
   test('answers cut short raise the cap at once; once calls show the lower cap would keep under the threshold, it comes back', async () => {
     let raise: Record<string, any> | undefined;

@@ -66,3 +66,35 @@ test('audit output: percentiles, flags, and the dollars a learned cap and an eff
 
   await assert.rejects(auditOutputCommand(['--ledger', path, '--percentile', '2']), /--percentile/);
 });
+
+test('audit output: runaway loops are told apart from truncated answers and kept out of the learned cap', async () => {
+  const path = join(folder, 'loops.duckdb');
+  const ledger = await openDuckDbLedger({ path });
+  const events = Array.from({ length: 100 }, (_, index) => {
+    const loop = index % 25 === 0;
+    return usageEvent({
+      provider: 'openai',
+      requestedModel: 'gpt-4o-mini',
+      servedModel: 'gpt-4o-mini',
+      attribution: { feature: 'chat', tags: {} },
+      usage: { input: { total: 1000 }, output: { total: loop ? 4096 : 100 + index } },
+      stopReason: loop ? 'length' : 'stop',
+      maxTokensRequested: 4096,
+      ...(loop ? { levers: [{ lever: 'output_policy', saving: 0n, estimated: true, detail: { policy: 'default', truncated: true, runaway: { kind: 'repetition', period: 40 } } }] } : {}),
+    });
+  });
+  await ledger.append(events);
+  await ledger.close();
+  const [row] = JSON.parse(await capture(() => auditOutputCommand(['--ledger', path, '--format', 'json', '--floor', '1']))) as Array<Record<string, any>>;
+  assert.equal(row?.truncationRate, 0.04);
+  assert.equal(row?.runawayRate, 0.04);
+  // Four loops in a hundred calls would put p99 (and the cap) at 4096; answers alone end at 199.
+  assert.equal(row?.visible.max, 199);
+  assert.ok(row?.learnedCap < 400, `cap ${row?.learnedCap}`);
+  assert.equal(row?.wouldTruncate, 0);
+  assert.ok(!row?.flags.some((flag: string) => flag.startsWith('truncating')), 'loops are not truncated answers');
+  assert.ok(row?.flags.includes('4 runaway loops stopped by a cap'));
+  const table = await capture(() => auditOutputCommand(['--ledger', path]));
+  assert.match(table, /of which loops/);
+  assert.match(table, /chat \/ gpt-4o-mini: .*4 runaway loops stopped by a cap/);
+});

@@ -12,8 +12,13 @@ export interface OutputStatisticsQuery extends TimeRange {
   percentile?: number;
   /** ...times this headroom (default 1.25)... */
   headroom?: number;
-  /** ...and never below this floor (default 256). */
+  /** ...and never below this floor (default 256)... */
   floor?: number;
+  /**
+   * ...with the tail room it takes to cut this share of ordinary answers (default 0.0025, a quarter
+   * of the output policy's default 1% truncation threshold), as the output policy places its caps.
+   */
+  targetTruncation?: number;
 }
 
 export interface TokenPercentiles {
@@ -35,7 +40,7 @@ export interface OutputStatisticsRow {
   reasoningTokens: number;
   /** Calls whose provider reported reasoning apart from the answer. */
   reasoningReported: number;
-  /** Answer tokens: output minus reasoning (all output when reasoning is not reported). */
+  /** Answer tokens: output minus reasoning (all output when reasoning is not reported); runaway loops left out. */
   visible: TokenPercentiles;
   /** Null when no call reported reasoning. */
   reasoning: TokenPercentiles | null;
@@ -45,11 +50,13 @@ export interface OutputStatisticsRow {
   maxTokensUnset: number;
   /** Calls that stopped at their output cap (length / max_tokens / max_output_tokens). */
   truncated: number;
-  /** The simulated learned cap on answers: max(floor, ceil(percentile x headroom)). */
+  /** Of all calls, those the gateway recognised as runaway loops stopped by a cap (theirs or the policy's). */
+  runaways: number;
+  /** The simulated learned cap on answers: max(floor, ceil(percentile x tail room)), from answers only. */
   learnedCap: number;
-  /** Answer tokens beyond that cap, summed: what it would have cut. */
+  /** Answer tokens beyond that cap, summed, runaways included: what it would have cut. */
   tokensAboveLearnedCap: number;
-  /** Calls whose answer went beyond it: what it would have truncated. */
+  /** Calls other than runaways whose answer went beyond it: what it would have truncated. */
   callsAboveLearnedCap: number;
   /** Sum over priced rows. */
   cost: Picodollars;
@@ -58,4 +65,6 @@ export interface OutputStatisticsRow {
   outputPolicySaving: Picodollars;
   /** Calls on which the truncation guard raised the feature's cap. */
   guardRaises: number;
+  /** Calls on which the guard brought a raised cap back down. */
+  guardLowered: number;
 }

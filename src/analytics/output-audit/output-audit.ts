@@ -21,6 +21,8 @@ export interface OutputAuditRow {
   /** The model's output limit when known. */
   modelLimit: number | undefined;
   truncationRate: number;
+  /** Share of calls that were runaway loops stopped by a cap (part of truncationRate, and wanted). */
+  runawayRate: number;
   learnedCap: number;
   /** Share of calls a learned cap would have cut. */
   wouldTruncate: number;
@@ -30,6 +32,7 @@ export interface OutputAuditRow {
   effortSaving: Picodollars | undefined;
   policySaving: Picodollars;
   guardRaises: number;
+  guardLowered: number;
   flags: string[];
 }
 
@@ -48,7 +51,9 @@ export function outputAuditRows(rows: readonly OutputStatisticsRow[], pricer: Pr
     // With no cap, OpenAI and Bedrock allow the model's maximum; a cap at (or past) the maximum is no cap either.
     if (row.maxTokensUnset > 0 && row.provider !== 'anthropic') flags.push(`${row.maxTokensUnset} calls without max_tokens (model maximum)`);
     if (row.maxTokensRequested && modelLimit !== undefined && row.maxTokensRequested.max >= modelLimit) flags.push('max_tokens at the model maximum');
-    if (row.truncated / Math.max(1, row.requests) > 0.01) flags.push('truncating over 1%');
+    // Runaway loops stopped by a cap are the cap working; only answers cut short count as truncation.
+    if ((row.truncated - row.runaways) / Math.max(1, row.requests) > 0.01) flags.push('truncating over 1% of answers');
+    if (row.runaways > 0) flags.push(`${row.runaways} runaway loops stopped by a cap`);
     if (row.reasoning && row.reasoning.p50 > row.visible.p50 * 4 && row.reasoning.p50 > 256) flags.push('reasoning dwarfs the answer');
     return {
       feature: row.feature,
@@ -62,12 +67,14 @@ export function outputAuditRows(rows: readonly OutputStatisticsRow[], pricer: Pr
       maxTokensUnset: row.maxTokensUnset,
       modelLimit,
       truncationRate: row.truncated / Math.max(1, row.requests),
+      runawayRate: row.runaways / Math.max(1, row.requests),
       learnedCap: row.learnedCap,
       wouldTruncate: row.callsAboveLearnedCap / Math.max(1, row.requests),
       capSaving: outputCost(pricer, row.provider, row.model, row.tokensAboveLearnedCap),
       effortSaving: outputCost(pricer, row.provider, row.model, row.reasoningTokens),
       policySaving: row.outputPolicySaving,
       guardRaises: row.guardRaises,
+      guardLowered: row.guardLowered,
       flags,
     };
   });
@@ -93,7 +100,7 @@ export function formatOutputAudit(rows: readonly OutputAuditRow[], format: 'tabl
     return `${JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? formatUsd(value) : value), 2)}\n`;
   }
   if (rows.length === 0) return 'no calls with output in range\n';
-  const header = ['feature', 'model', 'calls', 'out/in', 'answer p50/p95/p99', 'reasoning p50/p95/p99', 'max_tokens p50/max', 'truncated', 'learned cap', 'cap would cut', 'cap saves', 'effort clamp saves ≤', 'policy saved'];
+  const header = ['feature', 'model', 'calls', 'out/in', 'answer p50/p95/p99', 'reasoning p50/p95/p99', 'max_tokens p50/max', 'truncated', 'of which loops', 'learned cap', 'cap would cut', 'cap saves', 'effort clamp saves ≤', 'policy saved'];
   const lines = rows.map((row) => [
     row.feature ?? '(not attributed)',
     row.model ?? '-',
@@ -103,6 +110,7 @@ export function formatOutputAudit(rows: readonly OutputAuditRow[], format: 'tabl
     triple(row.reasoning),
     row.maxTokens ? `${row.maxTokens.p50}/${row.maxTokens.max}${row.maxTokensUnset > 0 ? ` (+${row.maxTokensUnset} unset)` : ''}` : 'unset',
     percent(row.truncationRate),
+    percent(row.runawayRate),
     String(row.learnedCap),
     percent(row.wouldTruncate),
     usd(row.capSaving),
@@ -112,18 +120,23 @@ export function formatOutputAudit(rows: readonly OutputAuditRow[], format: 'tabl
   const widths = header.map((name, index) => Math.max(name.length, ...lines.map((line) => (line[index] ?? '').length)));
   const render = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd();
   const out = [render(header), render(widths.map((width) => '-'.repeat(width))), ...lines.map(render)];
-  const flagged = rows.filter((row) => row.flags.length > 0 || row.guardRaises > 0);
+  const flagged = rows.filter((row) => row.flags.length > 0 || row.guardRaises > 0 || row.guardLowered > 0);
   if (flagged.length > 0) {
     out.push('', 'flags:');
     for (const row of flagged) {
-      const flags = [...row.flags, ...(row.guardRaises > 0 ? [`truncation guard raised the cap ${row.guardRaises}x`] : [])];
+      const flags = [
+        ...row.flags,
+        ...(row.guardRaises > 0 ? [`truncation guard raised the cap ${row.guardRaises}x`] : []),
+        ...(row.guardLowered > 0 ? [`and brought it back down ${row.guardLowered}x`] : []),
+      ];
       out.push(`  ${row.feature ?? '(not attributed)'} / ${row.model ?? '-'}: ${flags.join('; ')}`);
     }
   }
   out.push(
     '',
-    'answer = output minus reasoning. "learned cap" = what outputPolicy maxTokens: learned would set (percentile x headroom, floor);',
-    '"cap saves" prices the answer tokens beyond it; "effort clamp saves ≤" prices all reasoning tokens (a clamp to none).',
+    'answer = output minus reasoning, runaway loops left out. "learned cap" = what outputPolicy maxTokens: learned would set (the percentile',
+    'times the room the feature\'s own tail needs to cut the target share of answers, at least the headroom; floor); "cap would cut" = answers',
+    'beyond it; "cap saves" prices the answer tokens beyond it, loops included; "effort clamp saves ≤" prices all reasoning tokens (a clamp to none).',
   );
   return `${out.join('\n')}\n`;
 }

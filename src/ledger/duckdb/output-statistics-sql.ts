@@ -12,12 +12,16 @@ function setting(value: number | undefined, fallback: number, name: string, vali
 
 /**
  * One pass groups the calls and takes percentiles in the database; a second joins each call to
- * its group's simulated cap to add up what that cap would have cut.
+ * its group's simulated cap to add up what that cap would have cut. The cap follows the output
+ * policy's rule: the percentile times the tail room the feature's own p(1 - 10(1 - percentile)) to
+ * percentile ratio gives to reach the target share (at least the headroom, at most 10x), learned
+ * from answers only: runaway loops the gateway recognised are left out of the lengths.
  */
 export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
   const values: Record<string, DuckDBValue> = {
     percentile: setting(query.percentile, 0.99, 'percentile', (value) => value > 0 && value < 1),
     headroom: setting(query.headroom, 1.25, 'headroom', (value) => value >= 1),
+    target: setting(query.targetTruncation, 0.0025, 'targetTruncation', (value) => value > 0 && value < 1),
     floor: BigInt(setting(query.floor, 256, 'floor', (value) => Number.isInteger(value) && value >= 0)),
   };
   const filter = where([
@@ -32,7 +36,8 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
     WITH calls AS (
       SELECT feature, provider, ${MODEL} AS model, input_total, output_total, output_reasoning,
         coalesce(output_text, greatest(output_total - coalesce(output_reasoning, 0), 0)) AS visible,
-        max_tokens_requested, stop_reason, cost_picousd, levers
+        max_tokens_requested, stop_reason, cost_picousd, levers,
+        coalesce(len(json_extract(levers::JSON, '$[*].detail.runaway')) > 0, false) AS runaway
       FROM usage_events ${filter}
     ), groups AS (
       SELECT feature, provider, model,
@@ -41,15 +46,21 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
         coalesce(sum(output_total), 0) AS output_tokens,
         coalesce(sum(output_reasoning), 0) AS reasoning_tokens,
         count(output_reasoning) AS reasoning_reported,
-        quantile_disc(visible, [0.5, 0.95, 0.99]) AS visible_q,
-        max(visible) AS visible_max,
+        quantile_disc(visible, [0.5, 0.95, 0.99]) FILTER (WHERE NOT runaway) AS visible_q,
+        max(visible) FILTER (WHERE NOT runaway) AS visible_max,
+        count(*) FILTER (WHERE runaway) AS runaways,
         quantile_disc(output_reasoning, [0.5, 0.95, 0.99]) AS reasoning_q,
         max(output_reasoning) AS reasoning_max,
         quantile_disc(max_tokens_requested, 0.5) AS requested_p50,
         max(max_tokens_requested) AS requested_max,
         count(*) FILTER (WHERE max_tokens_requested IS NULL) AS requested_unset,
         count(*) FILTER (WHERE stop_reason IN ${LENGTH_STOPS}) AS truncated,
-        greatest($floor::BIGINT, ceil(quantile_cont(visible, $percentile::DOUBLE) * $headroom::DOUBLE)::BIGINT) AS learned_cap,
+        quantile_cont(visible, $percentile::DOUBLE) FILTER (WHERE NOT runaway) AS cap_upper,
+        quantile_cont(visible, greatest(0.5, 1 - 10 * (1 - $percentile::DOUBLE))) FILTER (WHERE NOT runaway) AS cap_lower,
+        greatest($floor::BIGINT, ceil(coalesce(cap_upper, 0) * CASE
+          WHEN log10((1 - $percentile::DOUBLE) / $target::DOUBLE) <= 0 OR 1 - 10 * (1 - $percentile::DOUBLE) < 0.5 OR coalesce(cap_lower, 0) <= 0 THEN $headroom::DOUBLE
+          ELSE least(10, greatest($headroom::DOUBLE, pow(cap_upper / cap_lower, log10((1 - $percentile::DOUBLE) / $target::DOUBLE))))
+        END)::BIGINT) AS learned_cap,
         coalesce(sum(cost_picousd), 0)::HUGEINT AS cost
       FROM calls GROUP BY ALL
     ), effects AS (
@@ -60,19 +71,20 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
       SELECT feature, provider, model,
         count(*) AS policy_calls,
         coalesce(sum(effect.saving::HUGEINT), 0)::HUGEINT AS policy_saving,
-        count(*) FILTER (WHERE json_extract(effect.detail, '$.truncationGuard') IS NOT NULL) AS guard_raises
+        count(*) FILTER (WHERE json_extract(effect.detail, '$.truncationGuard') IS NOT NULL) AS guard_raises,
+        count(*) FILTER (WHERE json_extract(effect.detail, '$.capLowered') IS NOT NULL) AS guard_lowered
       FROM effects WHERE effect.lever = 'output_policy' GROUP BY ALL
     ), above AS (
       SELECT g.feature, g.provider, g.model,
         coalesce(sum(greatest(c.visible - g.learned_cap, 0)), 0) AS tokens_above,
-        count(*) FILTER (WHERE c.visible > g.learned_cap) AS calls_above
+        count(*) FILTER (WHERE c.visible > g.learned_cap AND NOT c.runaway) AS calls_above
       FROM groups g JOIN calls c
         ON c.feature IS NOT DISTINCT FROM g.feature AND c.provider = g.provider AND c.model IS NOT DISTINCT FROM g.model
       GROUP BY ALL
     )
     SELECT g.*, a.tokens_above, a.calls_above,
       coalesce(p.policy_calls, 0) AS policy_calls, coalesce(p.policy_saving, 0)::HUGEINT AS policy_saving,
-      coalesce(p.guard_raises, 0) AS guard_raises
+      coalesce(p.guard_raises, 0) AS guard_raises, coalesce(p.guard_lowered, 0) AS guard_lowered
     FROM groups g
     JOIN above a ON a.feature IS NOT DISTINCT FROM g.feature AND a.provider = g.provider AND a.model IS NOT DISTINCT FROM g.model
     LEFT JOIN policy p ON p.feature IS NOT DISTINCT FROM g.feature AND p.provider = g.provider AND p.model IS NOT DISTINCT FROM g.model
@@ -110,5 +122,7 @@ export function readOutputStatisticsRow(row: Record<string, unknown>): OutputSta
     outputPolicyCalls: Number(row['policy_calls']),
     outputPolicySaving: BigInt(row['policy_saving'] as bigint),
     guardRaises: Number(row['guard_raises']),
+    guardLowered: Number(row['guard_lowered']),
+    runaways: Number(row['runaways']),
   };
 }

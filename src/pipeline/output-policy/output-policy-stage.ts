@@ -34,6 +34,7 @@ export function isLengthStop(stopReason: string | undefined): boolean {
 
 /** What the stage did to one request, kept for the accounting once it has ended. */
 interface Decision {
+  feature: string | undefined;
   policy: ResolvedPolicy;
   controls: OutputControls;
   model: string;
@@ -95,6 +96,11 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
   );
   const policyFor = createPolicyResolver(config);
 
+  /** Calls of an attributed feature under a length policy: their loops are told apart from answers. */
+  function watchesLength(decision: Decision): boolean {
+    return decision.applied !== undefined || (decision.feature !== undefined && decision.policy.maxTokens !== 'off');
+  }
+
   function decide(context: CallContext, controls: OutputControls, body: Record<string, unknown>): Decision {
     const feature = context.attribution.feature;
     const model = context.call.model ?? '';
@@ -102,6 +108,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     const requested = controls.maxTokens(body);
     const clientReasoning = controls.reasoning(body, model);
     const decision: Decision = {
+      feature,
       policy,
       controls,
       model,
@@ -190,9 +197,11 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     const truncated = isLengthStop(facts?.stopReason);
     const capCut = decision.applied !== undefined && truncated;
     const shaped = decision.applied !== undefined || decision.reasoningChange !== undefined;
-    // A cut answer that ends in a repetition loop is a runaway: cutting it is what the cap is for,
-    // so it does not count against the truncation budget (and its baseline is the loop running on).
-    const text = capCut && ok ? answerText(context, tail) : undefined;
+    // An answer a cap stopped (ours or the client's) that ends in a repetition loop is a runaway:
+    // cutting it is what the cap is for, so it does not count against the truncation budget, its
+    // baseline is the loop running on, and its length stays out of the feature's learned lengths
+    // (else runaways above 1 - percentile of calls would drag the cap up to the client's).
+    const text = truncated && ok && watchesLength(decision) ? answerText(context, tail) : undefined;
     const loop = text === undefined ? undefined : repetitionLoop(text);
 
     const events: GuardEvent[] = [];
@@ -205,6 +214,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
         unshaped: !shaped,
         reasoningSetting: decision.reasoningSetting,
         thinkingBudget: clientThinking,
+        runaway: loop !== undefined,
       });
       const now = Date.now();
       if (decision.applied) {
@@ -233,7 +243,8 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       }
     }
     for (const event of events) alert(event);
-    if (!shaped && decision.schema === undefined) return;
+    // A loop the client's own cap stopped is recorded too: the audit shows what a cap would save.
+    if (!shaped && decision.schema === undefined && loop === undefined) return;
 
     const detail: Record<string, unknown> = { policy: decision.policy.name };
     if (decision.applied) {
@@ -306,8 +317,8 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       const sent = decision.applied?.value ?? decision.requested?.value;
       if (decision.requested !== undefined || sent !== undefined) context.outputCap = { requested: decision.requested?.value, sent };
       if (decision.applied || decision.reasoningChange || decision.schema) context.bodyChanged = true;
-      // Only a stream our cap may cut is watched: its end tells a loop from an answer cut short.
-      const tail = decision.applied ? recordStreamTail(context) : undefined;
+      // Streams a cap may stop are watched: their end tells a loop from an answer cut short.
+      const tail = watchesLength(decision) ? recordStreamTail(context) : undefined;
       try {
         await next();
       } finally {

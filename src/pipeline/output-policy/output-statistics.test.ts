@@ -63,6 +63,19 @@ test('rare runaways do not move the cap; the guard boost scales it and its step-
   assert.equal(statistics.alerts()[0]?.kind, 'raised');
 });
 
+test('answers a cap stopped in a loop are counted as runaways, not as lengths', () => {
+  const random = seeded(3);
+  const statistics = new OutputStatistics();
+  for (let index = 0; index < 1000; index += 1) {
+    const runaway = index % 20 === 0;
+    statistics.observe('f', { visible: runaway ? 4096 : logNormal(random, 120, 0.6), reasoning: undefined, model: 'm', unshaped: true, reasoningSetting: 'default', runaway });
+  }
+  assert.equal(statistics.runaways('f'), 50);
+  const cap = statistics.visibleCap('f', SETTINGS) ?? 0;
+  assert.ok(cap < 1200, `5% runaways do not reach the cap: ${cap}`);
+  assert.equal(statistics.expectedVisibleAbove('f', 2000), undefined, 'nor the counterfactual of a cut answer');
+});
+
 test('learned thinking budgets come only from calls that enabled thinking, never below 1024, and survive a snapshot', () => {
   const random = seeded(9);
   const statistics = new OutputStatistics();

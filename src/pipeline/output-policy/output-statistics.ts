@@ -42,6 +42,8 @@ export interface Observation {
   reasoningSetting: string;
   /** The thinking budget the client asked for, when it enabled budgeted thinking. */
   thinkingBudget?: number | undefined;
+  /** A cap stopped the answer in a repetition loop: its length is not an answer length. */
+  runaway?: boolean | undefined;
 }
 
 /** What a cap's guard did, for alerts and the ledger. */
@@ -77,6 +79,8 @@ interface FeatureState {
   answerGuard: GuardState;
   thinkingGuard: GuardState;
   seen: number;
+  /** Runaway loops seen since start (kept out of the length sketches). */
+  runaways: number;
   /** Per model: whether its last call reported reasoning apart (if not, `visible` already includes it). */
   reasoningReported: Map<string, boolean>;
 }
@@ -170,6 +174,7 @@ export class OutputStatistics {
         answerGuard: newGuardState(),
         thinkingGuard: newGuardState(),
         seen: 0,
+        runaways: 0,
         reasoningReported: new Map(),
       }),
       MAX_FEATURES,
@@ -182,7 +187,8 @@ export class OutputStatistics {
 
   observe(feature: string, observation: Observation): void {
     const state = this.state(feature);
-    state.visible.add(observation.visible);
+    if (observation.runaway) state.runaways += 1;
+    else state.visible.add(observation.visible);
     touch(state.reasoningReported, observation.model, () => false, MAX_MODELS_PER_FEATURE);
     state.reasoningReported.set(observation.model, observation.reasoning !== undefined);
     if (observation.reasoning !== undefined) {
@@ -194,7 +200,7 @@ export class OutputStatistics {
       }
     }
     if (observation.unshaped) {
-      state.unshapedVisible.add(observation.visible);
+      if (!observation.runaway) state.unshapedVisible.add(observation.visible);
       if (observation.reasoning !== undefined) {
         const key = `${observation.model}|${observation.reasoningSetting}`;
         touch(state.unshapedReasoning, key, () => new QuantileSketch(), MAX_REASONING_SETTINGS).add(observation.reasoning);
@@ -240,6 +246,11 @@ export class OutputStatistics {
   }
 
   /** The answer cap's guard boost (fixed caps are multiplied by it too). */
+  /** Runaway loops recognised for this feature since the gateway started. */
+  runaways(feature: string): number {
+    return this.peek(feature)?.runaways ?? 0;
+  }
+
   boost(feature: string): number {
     return this.peek(feature)?.answerGuard.boost ?? 1;
   }
@@ -308,6 +319,7 @@ export class OutputStatistics {
         answerGuard: restoreGuardState(saved.answerGuard ?? { outcomes: saved.outcomes ?? [] }, saved.boost),
         thinkingGuard: restoreGuardState(saved.thinkingGuard),
         seen: 0,
+        runaways: 0,
         reasoningReported: new Map(Object.entries(saved.reasoningReported ?? {})),
       });
     }
