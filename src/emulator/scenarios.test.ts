@@ -245,8 +245,9 @@ describe('control endpoints and counters', () => {
   });
 
   test('unknown routes and malformed JSON answer in the provider error shape', async () => {
+    // Files and batches are emulated now; fine-tuning is not.
     await assert.rejects(
-      openai.files.list(),
+      openai.fineTuning.jobs.list(),
       (error: unknown) => error instanceof OpenAI.NotFoundError,
     );
     const response = await fetch(`${emulator.url}/v1/messages`, { method: 'POST', body: '{not json' });
