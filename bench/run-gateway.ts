@@ -32,6 +32,8 @@ function countingLedger(): Ledger {
     report: refuse,
     unpricedModels: refuse,
     outputStatistics: refuse,
+    recordOutcomes: async () => {},
+    outcomes: refuse,
     get: refuse,
     count: async () => rows,
     close: async () => {},

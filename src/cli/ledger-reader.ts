@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { Outcome, OutcomeQuery } from '../core/outcome.ts';
 import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
 import type { Ledger, ReportQuery, ReportRow, UnpricedModel } from '../ledger/ledger.ts';
 import type { OutputStatisticsQuery, OutputStatisticsRow } from '../ledger/output-statistics.ts';
@@ -6,7 +7,7 @@ import { outputStatisticsSearch } from '../server/admin-routes.ts';
 import { holderMarkerPath } from '../server/start-gateway.ts';
 import { CliError } from './cli-error.ts';
 
-export type LedgerReader = Pick<Ledger, 'report' | 'unpricedModels' | 'outputStatistics' | 'close'>;
+export type LedgerReader = Pick<Ledger, 'report' | 'unpricedModels' | 'outputStatistics' | 'outcomes' | 'close'>;
 
 function alive(pid: number): boolean {
   try {
@@ -42,6 +43,11 @@ function remoteReader(url: string): LedgerReader {
       }));
     },
     unpricedModels: () => get<UnpricedModel[]>('unpriced', new URLSearchParams()),
+    outcomes(query: OutcomeQuery = {}): Promise<Outcome[]> {
+      const search = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+      return get<Outcome[]>('outcomes', search);
+    },
     async outputStatistics(query: OutputStatisticsQuery = {}): Promise<OutputStatisticsRow[]> {
       const search = outputStatisticsSearch(query);
       type Money = 'cost' | 'outputPolicySaving';

@@ -1,8 +1,8 @@
 import { ConfigError, hasProviderKeys } from '../config/load-config.ts';
 import { LedgerLockedError, LedgerNotFoundError } from '../ledger/duckdb/duckdb-ledger.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
-import { CACHE_HELP, cacheCommand } from './cache.ts';
 import { BATCH_HELP, batchCommand } from './batch.ts';
+import { CACHE_HELP, cacheCommand } from './cache.ts';
 import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
@@ -11,6 +11,7 @@ import { ALERTS_HELP, alertsCommand } from './alerts.ts';
 import { EXPORT_HELP, exportCommand, REPORT_ANALYTICS_HELP, SAVINGS_HELP, savingsCommand } from './analytics-commands.ts';
 import { BREAKEVEN_HELP, breakevenCommand } from './breakeven.ts';
 import { REPORT_HELP, reportCommand } from './report.ts';
+import { ROUTER_HELP, routerCommand } from './router.ts';
 import { SERVE_HELP, serveCommand } from './serve.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
@@ -23,8 +24,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   alerts: { run: alertsCommand, help: ALERTS_HELP },
   export: { run: exportCommand, help: EXPORT_HELP },
   prices: { run: pricesCommand, help: PRICES_HELP },
-  batch: { run: batchCommand, help: BATCH_HELP },
+  router: { run: routerCommand, help: ROUTER_HELP },
   cache: { run: cacheCommand, help: CACHE_HELP },
+  batch: { run: batchCommand, help: BATCH_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },
   start: {
     // The quick start: the real gateway when provider keys are set, otherwise the demo.

@@ -1,4 +1,5 @@
 import type { Picodollars } from '../core/money.ts';
+import type { Outcome, OutcomeQuery } from '../core/outcome.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import type { LedgerAnalytics } from './analytics.ts';
 import type { OutputStatisticsQuery, OutputStatisticsRow } from './output-statistics.ts';
@@ -24,6 +25,13 @@ export interface Ledger extends LedgerAnalytics {
   get(requestIds: readonly string[]): Promise<UsageEvent[]>;
   /** Per feature and model: answer and reasoning percentiles, caps, truncations, a simulated learned cap. */
   outputStatistics(query?: OutputStatisticsQuery): Promise<OutputStatisticsRow[]>;
+  /**
+   * Stores outcomes (feedback, shadow comparisons) for calls; append-only, several per call allowed.
+   * All or nothing: an invalid outcome (score outside 0..1, no request id) stores none and throws.
+   */
+  recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
+  /** Outcomes in the order they were recorded, filtered by time, source, feature, prompt presence. */
+  outcomes(query?: OutcomeQuery): Promise<Outcome[]>;
   count(): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { OutcomeQuery } from '../core/outcome.ts';
 import { GROUP_BY_VALUES, type GroupBy, type Ledger, type ReportQuery } from '../ledger/ledger.ts';
 import { usageEventFromJson } from '../ledger/spool/usage-event-json.ts';
 import type { OutputStatisticsQuery } from '../ledger/output-statistics.ts';
@@ -70,6 +71,24 @@ export function outputStatisticsQueryFromSearch(search: URLSearchParams): Output
   return query;
 }
 
+/** Parses outcome filters for `router train --from-ledger` reading through a running gateway. */
+export function outcomeQueryFromSearch(search: URLSearchParams): OutcomeQuery {
+  const query: OutcomeQuery = {};
+  for (const key of ['from', 'to', 'limit'] as const) {
+    const value = number(search.get(key));
+    if (value === undefined) continue;
+    if (!Number.isFinite(value)) throw new Error(`${key} must be a number`);
+    query[key] = value;
+  }
+  const source = search.get('source');
+  if (source === 'feedback' || source === 'shadow') query.source = source;
+  else if (source) throw new Error('source must be feedback or shadow');
+  const feature = search.get('feature');
+  if (feature) query.feature = feature;
+  if (search.get('withPrompt') === 'true') query.withPrompt = true;
+  return query;
+}
+
 /**
  * The admin API reads the gateway's own ledger. It is how other processes (the CLI, a dashboard)
  * read a ledger file the gateway holds open. When COSTGATE_ADMIN_KEY is set, it is required.
@@ -87,6 +106,9 @@ export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined) 
           return;
         case 'output-statistics':
           send(response, 200, await ledger.outputStatistics(outputStatisticsQueryFromSearch(url.searchParams)));
+          return;
+        case 'outcomes':
+          send(response, 200, await ledger.outcomes(outcomeQueryFromSearch(url.searchParams)));
           return;
         case 'usage-events': {
           // Rows from processes that cannot open the ledger while this gateway holds it (batch jobs).

@@ -7,6 +7,7 @@ import type { ProviderAdapter } from '../providers/provider.ts';
 import { parseCall, readBody } from './read-call.ts';
 import { createDualProtocolServer, destroyResponse, responseClosed, type GatewayRequest, type GatewayResponse } from './dual-protocol-server.ts';
 import { ADMIN_PREFIX } from './admin-routes.ts';
+import { FEEDBACK_PATH } from './feedback-routes.ts';
 import { DEFERRED_PATH } from './deferred-routes.ts';
 import { HttpResponseSink } from './response-sink.ts';
 import { matchRoute, type Adapters } from './routes.ts';
@@ -19,6 +20,8 @@ export interface GatewayServerOptions {
   admin?: (request: GatewayRequest, response: GatewayResponse, url: URL) => Promise<void>;
   /** Serves GET /costgate/deferred/{id} (results of deferred requests); absent = 404. */
   deferred?: (request: GatewayRequest, response: GatewayResponse, pathname: string) => Promise<void>;
+  /** Serves POST /costgate/feedback (outcomes for routed calls); absent = 404. */
+  feedback?: (request: GatewayRequest, response: GatewayResponse) => Promise<void>;
   /** Non-provider pages (/metrics, /dashboard): answers true when it served the request. */
   pages?: (request: GatewayRequest, response: GatewayResponse, pathname: string, url: string) => Promise<boolean>;
   log?: (line: string) => void;
@@ -57,6 +60,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
 
     if (options.pages && !pathname.startsWith('/v1/') && !pathname.startsWith('/model/') && (await options.pages(request, response, pathname, url))) return;
+
+    if (options.feedback && pathname === FEEDBACK_PATH) {
+      await options.feedback(request, response);
+      return;
+    }
 
     if (options.deferred && pathname.startsWith(DEFERRED_PATH)) {
       await options.deferred(request, response, pathname);

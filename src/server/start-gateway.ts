@@ -5,12 +5,14 @@ import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { createUsageRecorder, type UsageRecorder } from '../ledger/usage-recorder.ts';
 import { createDefaultPipeline } from '../pipeline/default-pipeline.ts';
+import { RecentCalls } from '../pipeline/router/recent-calls.ts';
 import { UpstreamClient } from '../pipeline/forward/upstream-client.ts';
 import { createPricer, type Pricer } from '../pricing/pricer.ts';
 import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter.ts';
 import { createBedrockAdapter } from '../providers/bedrock/bedrock-adapter.ts';
 import { createOpenAIAdapter } from '../providers/openai/openai-adapter.ts';
 import { createAdminRoutes } from './admin-routes.ts';
+import { createFeedbackRoute } from './feedback-routes.ts';
 import { createDeferredRoute } from './deferred-routes.ts';
 import { startGatewayDeferral } from '../batch/deferred/gateway-deferral.ts';
 import { startAnalyticsServices } from './analytics-services.ts';
@@ -71,15 +73,18 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const adapters = createAdapters(options.loaded);
   // Stages with state (the response cache) register their flush-and-snapshot here.
   const closers: Array<() => Promise<void>> = [];
+  // Routed calls remembered (with their prompt) for an hour, so feedback can become training data.
+  const recentCalls = new RecentCalls();
   // Deferred requests (x-costgate-defer): persisted, batched per provider and model, run as batch jobs.
   const deferral = config.batch.defer.enabled ? await startGatewayDeferral({ loaded: options.loaded, ledgerPath, pricer, usage: analytics.usage(recorder), ...(options.log ? { log: options.log } : {}) }) : undefined;
   if (deferral) closers.push(() => deferral.close());
-  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   const server = createGatewayServer({
     adapters,
     pipeline,
     maxBodyBytes: config.server.maxBodyBytes,
     admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY),
+    feedback: createFeedbackRoute({ ledger, recentCalls, flush: () => recorder.flush() }),
     ...(deferral ? { deferred: createDeferredRoute(deferral.batcher) } : {}),
     pages: analytics.pages,
     ...(options.log ? { log: options.log } : {}),

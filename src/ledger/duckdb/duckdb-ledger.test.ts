@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { describeLedgerAnalyticsConformance } from '../ledger-analytics-conformance.ts';
 import { describeLedgerConformance } from '../ledger-conformance.ts';
+import { describeOutcomesConformance } from '../ledger-outcomes-conformance.ts';
 import { describeOutputStatisticsConformance } from '../ledger-output-statistics-conformance.ts';
 import { openDuckDbLedger } from './duckdb-ledger.ts';
 
@@ -17,3 +18,5 @@ describeLedgerAnalyticsConformance('DuckDB, opened per operation', () => openDuc
 describeLedgerAnalyticsConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
 describeOutputStatisticsConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
 describeOutputStatisticsConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
+describeOutcomesConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
+describeOutcomesConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));

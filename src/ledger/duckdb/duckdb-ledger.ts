@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { Outcome, OutcomeQuery } from '../../core/outcome.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
 import type { Ledger, ReportQuery, ReportRow, TimeRange, UnpricedModel } from '../ledger.ts';
 import type { OutputStatisticsQuery, OutputStatisticsRow } from '../output-statistics.ts';
 import { prepareUsageEvents } from '../prepare-usage-events.ts';
 import { createDuckDbAnalytics } from './duckdb-analytics.ts';
 import { EVENT_SELECT_LIST, insertEvents, readEvent } from './event-rows.ts';
-import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from './migrations.ts';
+import { LATEST_SCHEMA_VERSION, migrate, missingMigrations, schemaVersion } from './migrations.ts';
+import { insertOutcomes, outcomeProblem, outcomesSql, readOutcome } from './outcome-rows.ts';
 import { holdDatabase, withDatabase, type AccessMode, type OpenOptions } from './open-database.ts';
 import { outputStatisticsSql, readOutputStatisticsRow } from './output-statistics-sql.ts';
 import { reportSql, unpricedModelsSql, type SqlQuery } from './report-sql.ts';
@@ -132,6 +134,29 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
       return result.map(readOutputStatisticsRow);
     },
 
+    async recordOutcomes(outcomes: readonly Outcome[]): Promise<void> {
+      for (const outcome of outcomes) {
+        const problem = outcomeProblem(outcome);
+        if (problem) throw new Error(`invalid outcome for ${String(outcome.requestId)}: ${problem}`);
+      }
+      if (outcomes.length === 0) return;
+      await operation('write', async (connection) => {
+        await connection.run('BEGIN TRANSACTION');
+        try {
+          await insertOutcomes(connection, outcomes);
+          await connection.run('COMMIT');
+        } catch (error) {
+          await connection.run('ROLLBACK');
+          throw error;
+        }
+      });
+    },
+
+    async outcomes(query: OutcomeQuery = {}): Promise<Outcome[]> {
+      const result = await operation('read', (connection) => rows(outcomesSql(query), connection));
+      return result.map(readOutcome);
+    },
+
     async count(): Promise<number> {
       const result = await operation('read', (connection) => rows({ sql: 'SELECT count(*) AS total FROM usage_events', values: {} }, connection));
       return Number(result[0]?.['total'] ?? 0);
@@ -152,8 +177,9 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
  */
 async function ensureSchema(path: string, open: OpenOptions): Promise<void> {
   if (existsSync(path)) {
-    const version = await withDatabase(path, 'read', open, schemaVersion);
-    if (version === LATEST_SCHEMA_VERSION) return;
+    const state = await withDatabase(path, 'read', open, async (connection) => ({ missing: await missingMigrations(connection), version: await schemaVersion(connection) }));
+    // A newer file goes on to migrate(), which refuses it with a clear message.
+    if (state.missing.length === 0 && state.version <= LATEST_SCHEMA_VERSION) return;
   }
   await withDatabase(path, 'write', open, (connection) => migrate(connection));
 }

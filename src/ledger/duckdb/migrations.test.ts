@@ -44,6 +44,18 @@ describe('DuckDB ledger migrations', () => {
     assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
   });
 
+  it('opening a file at the latest version that misses an earlier step runs that step', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    const withoutOutcomes = MIGRATIONS.filter(({ version }) => version !== 7);
+    await withRawDatabase(path, (connection) => migrate(connection, withoutOutcomes));
+    assert.equal(Math.max(...(await appliedVersions(path))), MIGRATIONS.at(-1)?.version);
+    const ledger = await openDuckDbLedger({ path });
+    await ledger.recordOutcomes([{ requestId: 'r', time: Date.UTC(2026, 11, 1), source: 'feedback', model: 'm', score: 1, feature: undefined, prompt: undefined }]);
+    assert.equal((await ledger.outcomes()).length, 1);
+    await ledger.close();
+    assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
+  });
+
   it('a new file gets every migration', async () => {
     const path = join(folder, `ledger-${++files}.duckdb`);
     await (await openDuckDbLedger({ path })).close();

@@ -81,6 +81,24 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 7,
+    name: 'create outcomes: feedback and shadow comparisons per call, training data for routing',
+    statements: [
+      `CREATE TABLE outcomes (
+        request_id VARCHAR NOT NULL,
+        time TIMESTAMP NOT NULL, -- UTC
+        source VARCHAR NOT NULL, -- feedback | shadow
+        model VARCHAR, -- the model whose answer was graded
+        score DOUBLE NOT NULL, -- 0..1
+        feature VARCHAR,
+        prompt VARCHAR, -- kept only when the router captures prompts
+        reference_model VARCHAR, -- shadow: the stronger model compared against
+        detail JSON
+      )`,
+      'CREATE INDEX outcomes_request ON outcomes (request_id)',
+    ],
+  },
+  {
     version: 9,
     name: 'add api_key_id: hashed client credential, for spend and anomaly series per API key',
     statements: ['ALTER TABLE usage_events ADD COLUMN api_key_id VARCHAR'],
@@ -108,6 +126,20 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   name VARCHAR NOT NULL,
   applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )`;
+
+/**
+ * Versions of `migrations` the database has not run, in order (all of them for a new database).
+ * Works on a read-only connection. A file can hold the highest version and still miss one that
+ * landed later with a lower number, so "up to date" means this is empty, not max(version) = latest.
+ */
+export async function missingMigrations(connection: DuckDBConnection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const table = await connection.runAndReadAll(
+    "SELECT count(*) AS found FROM information_schema.tables WHERE table_name = 'schema_migrations'",
+  );
+  if (Number(table.getRowObjectsJS()[0]?.['found'] ?? 0) === 0) return migrations.map(({ version }) => version);
+  const applied = new Set((await connection.runAndReadAll('SELECT version FROM schema_migrations')).getRowsJS().map(([version]) => Number(version)));
+  return migrations.map(({ version }) => version).filter((version) => !applied.has(version));
+}
 
 /** 0 for a new, empty database. Works on a read-only connection. */
 export async function schemaVersion(connection: DuckDBConnection): Promise<number> {

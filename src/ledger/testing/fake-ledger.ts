@@ -1,3 +1,4 @@
+import type { Outcome } from '../../core/outcome.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
 import { analyticsUnsupported } from '../analytics.ts';
 import type { Ledger } from '../ledger.ts';
@@ -18,6 +19,7 @@ export function createFakeLedger(options: { fail?: (call: number) => boolean } =
   const rows = new Map<string, UsageEvent>();
   const calls: UsageEvent[][] = [];
   const appended: UsageEvent[] = [];
+  const outcomes: Outcome[] = [];
   return {
     calls,
     appended,
@@ -29,6 +31,12 @@ export function createFakeLedger(options: { fail?: (call: number) => boolean } =
     },
     async get(requestIds) {
       return [...new Set(requestIds)].flatMap((requestId) => rows.get(requestId) ?? []);
+    },
+    async recordOutcomes(added) {
+      outcomes.push(...added);
+    },
+    async outcomes() {
+      return [...outcomes];
     },
     async count() {
       return rows.size;
