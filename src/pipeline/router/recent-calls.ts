@@ -14,29 +14,40 @@ export interface RecentCall {
 
 export class RecentCalls {
   private readonly entries = new Map<string, RecentCall>();
+  private characters = 0;
 
   constructor(
     private readonly maxEntries = 20_000,
     private readonly maxAgeMs = 60 * 60_000,
     private readonly clock: () => number = Date.now,
+    /** Prompt text kept in all (UTF-16 code units): long prompts evict old entries sooner. */
+    private readonly maxCharacters = 16_000_000,
   ) {}
 
   remember(requestId: string, call: Omit<RecentCall, 'at'>): void {
-    this.entries.delete(requestId);
+    this.forget(requestId);
     this.entries.set(requestId, { ...call, at: this.clock() });
+    this.characters += call.prompt?.length ?? 0;
     // Map iteration is insertion order: the oldest entries go first.
-    while (this.entries.size > this.maxEntries) {
+    while (this.entries.size > this.maxEntries || (this.characters > this.maxCharacters && this.entries.size > 1)) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.forget(oldest);
     }
+  }
+
+  private forget(requestId: string): void {
+    const entry = this.entries.get(requestId);
+    if (!entry) return;
+    this.characters -= entry.prompt?.length ?? 0;
+    this.entries.delete(requestId);
   }
 
   get(requestId: string): RecentCall | undefined {
     const entry = this.entries.get(requestId);
     if (!entry) return undefined;
     if (this.clock() - entry.at > this.maxAgeMs) {
-      this.entries.delete(requestId);
+      this.forget(requestId);
       return undefined;
     }
     return entry;
