@@ -6,6 +6,7 @@ import {
   buildOpenAIPrompt,
   chatOutputCap,
   optionalPositiveInteger,
+  promptCacheMode,
   reasoningTokensFor,
   reportsCacheWrites,
   requireModel,
@@ -64,8 +65,9 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
   const choiceCount = Math.min(optionalPositiveInteger(body, 'n') ?? 1, MAX_CHOICES);
   const maxTokens = chatOutputCap(body);
 
-  const prompt = buildOpenAIPrompt([body['tools'], body['response_format'], ...messages]);
-  const cache = applyPrefixCache(context, model, prompt);
+  const cacheMode = promptCacheMode(body, model, messages);
+  const prompt = buildOpenAIPrompt([body['tools'], body['response_format'], ...messages], model);
+  const cache = applyPrefixCache(context, model, prompt, cacheMode);
   const reasoningTokens = reasoningTokensFor(context, model, body['reasoning_effort']);
   const plans = Array.from({ length: choiceCount }, (_, index) =>
     shapeAnswer(planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, loopTokens: context.replyLoopTokens, reasoningTokens, maxTokens }), model),

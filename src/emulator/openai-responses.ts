@@ -5,9 +5,11 @@ import {
   applyPrefixCache,
   buildOpenAIPrompt,
   optionalPositiveInteger,
+  promptCacheMode,
   reasoningTokensFor,
   reportsCacheWrites,
   requireModel,
+  takesPromptCacheOptions,
 } from './openai.ts';
 import { planOutput } from './reply.ts';
 
@@ -29,8 +31,9 @@ export async function handleResponses(context: RequestContext): Promise<void> {
   const maxOutputTokens = optionalPositiveInteger(body, 'max_output_tokens');
   const text = isRecord(body['text']) ? body['text'] : { format: { type: 'text' } };
   const instructions = stringField(body, 'instructions');
-  const prompt = buildOpenAIPrompt([body['tools'], text['format'], instructions, ...inputParts(body['input'])]);
-  const cache = applyPrefixCache(context, model, prompt);
+  const cacheMode = promptCacheMode(body, model, body['input']);
+  const prompt = buildOpenAIPrompt([body['tools'], text['format'], instructions, ...inputParts(body['input'])], model);
+  const cache = applyPrefixCache(context, model, prompt, cacheMode);
   const plan = planOutput({
     seed: prompt.seed,
     wantedTokens: context.replyTokens,
@@ -86,6 +89,8 @@ export async function handleResponses(context: RequestContext): Promise<void> {
     parallel_tool_calls: body['parallel_tool_calls'] !== false,
     previous_response_id: stringField(body, 'previous_response_id') ?? null,
     prompt_cache_key: stringField(body, 'prompt_cache_key') ?? null,
+    // Echoed by the models that take it: the caching options that applied.
+    ...(takesPromptCacheOptions(model) ? { prompt_cache_options: { mode: cacheMode, ttl: '30m' } } : {}),
     reasoning: { effort: reasoning['effort'] ?? null, summary: reasoning['summary'] ?? null },
     service_tier: 'default',
     store: body['store'] !== false,

@@ -1,8 +1,8 @@
 import type { ErrorRenderer, RequestContext } from './context.ts';
-import { EmulatorError, numberField, stringField } from './context.ts';
+import { EmulatorError, isRecord, numberField, stringField } from './context.ts';
 import { sendJson } from './http-io.ts';
 import { DEFAULT_REASONING_TOKENS, scaleByEffort } from './reasoning.ts';
-import { PREFIX_EXTENDED_MS, PREFIX_IDLE_MS, type PrefixUsage } from './prompt-cache.ts';
+import { PREFIX_EXTENDED_MS, PREFIX_IDLE_MS, PROMPT_CACHE_TTL_MS, type PrefixUsage } from './prompt-cache.ts';
 import { embeddingVector, seedFrom } from './reply.ts';
 import { concatTokens, tokenize } from './tokens.ts';
 
@@ -46,6 +46,14 @@ export function reasoningTokensFor(context: RequestContext, model: string, effor
 
 /** gpt-5.6 and later bill cache writes, so their usage reports `cache_write_tokens` (provider-facts §1.1). */
 export function reportsCacheWrites(model: string): boolean {
+  return takesPromptCacheOptions(model);
+}
+
+/**
+ * gpt-5.6 and later take `prompt_cache_options` and `prompt_cache_breakpoint` (provider-facts §1.1).
+ * Older models answer 400 to either: the planner must never send them there.
+ */
+export function takesPromptCacheOptions(model: string): boolean {
   return /gpt-5\.(6|[7-9])|gpt-[6-9]/.test(model);
 }
 
@@ -69,29 +77,143 @@ export function optionalPositiveInteger(body: Record<string, unknown>, name: str
 export interface OpenAIPrompt {
   tokens: Uint32Array;
   seed: number;
+  /** Token offsets where a content part marked with `prompt_cache_breakpoint` ends. */
+  breakpoints: number[];
 }
 
 /**
  * The prompt as one token sequence: each part (tools, output schema, instructions, each message) is
  * serialized on its own, so a message keeps its tokens whatever follows it and prefixes stay stable.
+ *
+ * On models that take explicit breakpoints (`model` given and gpt-5.6+), a message's content parts are
+ * serialized one by one so that a breakpoint can end exactly after its part; the marker itself is left
+ * out, and a string content is the same as one text part (`text` or `input_text`), so adding or moving
+ * a marker never changes the tokens of the prompt.
  */
-export function buildOpenAIPrompt(parts: readonly unknown[]): OpenAIPrompt {
+export function buildOpenAIPrompt(parts: readonly unknown[], model?: string): OpenAIPrompt {
+  const explicit = model !== undefined && takesPromptCacheOptions(model);
+  const pieces: Uint32Array[] = [];
   const texts: string[] = [];
+  const breakpoints: number[] = [];
+  let length = 0;
+  const add = (text: string) => {
+    const ids = tokenize(text);
+    pieces.push(ids);
+    texts.push(text);
+    length += ids.length;
+  };
   for (const part of parts) {
     if (part === undefined || part === null) continue;
-    texts.push(typeof part === 'string' ? part : JSON.stringify(part));
+    if (typeof part === 'string') add(part);
+    else if (explicit && isMessage(part)) addMessage(part, add, () => breakpoints.push(length));
+    else add(JSON.stringify(part));
   }
-  return { tokens: concatTokens(texts.map(tokenize)), seed: seedFrom(texts) };
+  return { tokens: concatTokens(pieces), seed: seedFrom(texts), breakpoints };
+}
+
+function isMessage(part: unknown): part is Record<string, unknown> {
+  return isRecord(part) && typeof part['role'] === 'string' && (typeof part['content'] === 'string' || Array.isArray(part['content']));
+}
+
+const TEXT_PART_TYPES = new Set(['text', 'input_text']);
+
+/**
+ * A content part as tokenized: the marker left out; a plain text part is its raw text in a fixed
+ * frame (as a model sees it, not JSON-escaped), whichever of `text` / `input_text` spelled it.
+ */
+function addContentPart(part: unknown, add: (text: string) => void): void {
+  if (!isRecord(part)) {
+    add(JSON.stringify(part) ?? '');
+    return;
+  }
+  const { prompt_cache_breakpoint: _marker, ...rest } = part;
+  const text = rest['text'];
+  if (typeof rest['type'] === 'string' && TEXT_PART_TYPES.has(rest['type']) && typeof text === 'string' && Object.keys(rest).length === 2) {
+    add('<text>');
+    add(text);
+    add('</text>');
+    return;
+  }
+  add(JSON.stringify(rest));
+}
+
+function addMessage(message: Record<string, unknown>, add: (text: string) => void, markHere: () => void): void {
+  const { content, ...rest } = message;
+  const contentParts = typeof content === 'string' ? [{ type: 'text', text: content }] : (content as unknown[]);
+  // `{"role":"user","content":[` ... `]}`: content is the last key, so the envelope splits around it.
+  const envelope = JSON.stringify({ ...rest, content: [] });
+  add(envelope.slice(0, -2));
+  contentParts.forEach((part, index) => {
+    if (index > 0) add(',');
+    addContentPart(part, add);
+    if (isRecord(part) && part['prompt_cache_breakpoint'] !== undefined && part['prompt_cache_breakpoint'] !== null) markHere();
+  });
+  add(']}');
+}
+
+/** True when some content part carries a `prompt_cache_breakpoint` (a 400 on models that take none). */
+function markedPart(parts: unknown): boolean {
+  if (!Array.isArray(parts)) return false;
+  for (const item of parts) {
+    if (!isRecord(item)) continue;
+    const content = item['content'];
+    if (Array.isArray(content) && content.some((part) => isRecord(part) && part['prompt_cache_breakpoint'] !== undefined && part['prompt_cache_breakpoint'] !== null)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Validates `prompt_cache_options` and `prompt_cache_breakpoint`s and returns the caching mode.
+ * `messages` is the Chat messages or the Responses input array.
+ */
+export function promptCacheMode(body: Record<string, unknown>, model: string, messages: unknown): 'implicit' | 'explicit' {
+  const options = body['prompt_cache_options'];
+  const hasOptions = options !== undefined && options !== null;
+  const marked = markedPart(messages);
+  if (!takesPromptCacheOptions(model)) {
+    if (hasOptions) throw new EmulatorError('invalid_request', `'prompt_cache_options' is not supported with this model (${model}).`, 'prompt_cache_options');
+    if (marked) throw new EmulatorError('invalid_request', `'prompt_cache_breakpoint' is not supported with this model (${model}).`, 'prompt_cache_breakpoint');
+    return 'implicit';
+  }
+  if (Array.isArray(messages)) {
+    for (const item of messages) {
+      const content = isRecord(item) ? item['content'] : undefined;
+      if (!Array.isArray(content)) continue;
+      for (const part of content) {
+        const marker = isRecord(part) ? part['prompt_cache_breakpoint'] : undefined;
+        if (marker === undefined || marker === null) continue;
+        if (!isRecord(marker) || marker['mode'] !== 'explicit') {
+          throw new EmulatorError('invalid_request', "Invalid 'prompt_cache_breakpoint.mode': expected 'explicit'.", 'prompt_cache_breakpoint');
+        }
+      }
+    }
+  }
+  if (!hasOptions) return 'implicit';
+  if (!isRecord(options)) throw new EmulatorError('invalid_request', "Invalid 'prompt_cache_options': expected an object.", 'prompt_cache_options');
+  const mode = options['mode'] ?? 'implicit';
+  if (mode !== 'implicit' && mode !== 'explicit') {
+    throw new EmulatorError('invalid_request', "Invalid 'prompt_cache_options.mode': expected 'implicit' or 'explicit'.", 'prompt_cache_options.mode');
+  }
+  const ttl = options['ttl'];
+  if (ttl !== undefined && ttl !== null && ttl !== '30m') {
+    throw new EmulatorError('invalid_request', "Invalid 'prompt_cache_options.ttl': '30m' is the only supported value.", 'prompt_cache_options.ttl');
+  }
+  return mode;
 }
 
 export function applyPrefixCache(
   context: RequestContext,
   model: string,
   prompt: OpenAIPrompt,
+  mode: 'implicit' | 'explicit' = 'implicit',
 ): PrefixUsage {
   const cacheKey = stringField(context.body, 'prompt_cache_key') ?? '';
-  const idleMs = context.body['prompt_cache_retention'] === '24h' ? PREFIX_EXTENDED_MS : PREFIX_IDLE_MS;
-  return context.state.prefixCache.apply(`openai\u0000${model}\u0000${cacheKey}`, prompt.tokens, idleMs);
+  // gpt-5.6+ keep every entry at least the 30-minute TTL, the only one they offer.
+  const idleMs =
+    context.body['prompt_cache_retention'] === '24h' ? PREFIX_EXTENDED_MS : takesPromptCacheOptions(model) ? PROMPT_CACHE_TTL_MS : PREFIX_IDLE_MS;
+  return context.state.prefixCache.apply(`openai\u0000${model}\u0000${cacheKey}`, prompt.tokens, idleMs, { breakpoints: prompt.breakpoints, mode });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,6 +71,59 @@ describe('PrefixCache (OpenAI automatic caching)', () => {
   });
 });
 
+describe('PrefixCache explicit breakpoints (gpt-5.6+ prompt_cache_breakpoint)', () => {
+  test('explicit mode caches only at marked offsets, exactly, and nothing without a marker', () => {
+    const cache = new PrefixCache(createManualClock());
+    assert.deepEqual(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit' }), { cachedTokens: 0, writtenTokens: 0 });
+    assert.deepEqual(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit' }), { cachedTokens: 0, writtenTokens: 0 }, 'nothing was stored');
+    assert.deepEqual(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1500] }), { cachedTokens: 0, writtenTokens: 1500 });
+    assert.deepEqual(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1500] }), { cachedTokens: 1500, writtenTokens: 0 }, 'not rounded to 128');
+    // Without a marker on that offset the entry is not found: there is no lookback.
+    assert.equal(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [2500] }).cachedTokens, 0);
+  });
+
+  test('a read and a write in one request: reads the marked live prefix, writes up to the last marker', () => {
+    const cache = new PrefixCache(createManualClock());
+    cache.apply('m', tokens(4000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1200] });
+    assert.deepEqual(cache.apply('m', tokens(4000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1200, 2000, 3900] }), { cachedTokens: 1200, writtenTokens: 2700 });
+    assert.deepEqual(cache.apply('m', tokens(4000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1200, 2000, 3900] }), { cachedTokens: 3900, writtenTokens: 0 });
+  });
+
+  test('below 1,024 tokens a marker stores nothing; only the latest four (explicit) or three (implicit) write', () => {
+    const cache = new PrefixCache(createManualClock());
+    assert.deepEqual(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [900] }), { cachedTokens: 0, writtenTokens: 0 });
+    const five = [1100, 1300, 1500, 1700, 1900];
+    assert.equal(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: five }).writtenTokens, 1900);
+    assert.equal(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1100] }).cachedTokens, 0, 'the fifth-latest marker wrote nothing');
+    assert.equal(cache.apply('m', tokens(3000), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1300] }).cachedTokens, 1300);
+    const implicit = new PrefixCache(createManualClock());
+    implicit.apply('n', tokens(3000), PREFIX_IDLE_MS, { mode: 'implicit', breakpoints: [1100, 1300, 1500, 1700] });
+    assert.equal(implicit.apply('n', tokens(1400), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1100] }).cachedTokens, 0, 'beside the implicit one, the fourth-latest wrote nothing');
+    assert.equal(implicit.apply('n', tokens(1400), PREFIX_IDLE_MS, { mode: 'explicit', breakpoints: [1300] }).cachedTokens, 1300);
+  });
+
+  test('implicit mode with markers: the automatic entry plus the marked offsets; reads take the longer', () => {
+    const cache = new PrefixCache(createManualClock());
+    assert.deepEqual(cache.apply('m', tokens(2000), PREFIX_IDLE_MS, { breakpoints: [1999] }), { cachedTokens: 0, writtenTokens: 1999 });
+    assert.deepEqual(cache.apply('m', tokens(2000), PREFIX_IDLE_MS, { breakpoints: [1999] }), { cachedTokens: 1999, writtenTokens: 0 });
+    // Without the marker the implicit entry at the last 128-token step is still there.
+    assert.equal(cache.apply('m', tokens(2000)).cachedTokens, 1920);
+  });
+
+  test('an explicit entry lives for the TTL given and each read refreshes it', () => {
+    const clock = createManualClock();
+    const cache = new PrefixCache(clock);
+    const ttl = 30 * MINUTE;
+    cache.apply('m', tokens(2000), ttl, { mode: 'explicit', breakpoints: [1500] });
+    clock.advance(ttl - 1);
+    assert.equal(cache.apply('m', tokens(2000), ttl, { mode: 'explicit', breakpoints: [1500] }).cachedTokens, 1500);
+    clock.advance(ttl - 1);
+    assert.equal(cache.apply('m', tokens(2000), ttl, { mode: 'explicit', breakpoints: [1500] }).cachedTokens, 1500, 'refreshed by the read');
+    clock.advance(ttl);
+    assert.equal(cache.apply('m', tokens(2000), ttl, { mode: 'explicit', breakpoints: [1500] }).cachedTokens, 0);
+  });
+});
+
 describe('BreakpointCache (Anthropic cache_control / Bedrock cachePoint)', () => {
   test('first call writes up to the breakpoint, the second reads it', () => {
     const cache = new BreakpointCache(createManualClock());

@@ -4,7 +4,8 @@ import { BoundedMap } from './bounded-map.ts';
 /**
  * The two prompt-caching models the providers document (provider-facts §1), driven by a clock the
  * tests control:
- * - `PrefixCache`: OpenAI's automatic caching of the longest previously seen token prefix.
+ * - `PrefixCache`: OpenAI's automatic caching of the longest previously seen token prefix, and on
+ *   gpt-5.6+ the explicit `prompt_cache_breakpoint`s that end a prefix at an exact token.
  * - `BreakpointCache`: Anthropic `cache_control` and Bedrock `cachePoint` breakpoints.
  */
 
@@ -26,15 +27,33 @@ export const PREFIX_STEP_TOKENS = 128;
  * more than 10 minutes sees a miss.
  */
 export const PREFIX_IDLE_MS = 10 * 60_000;
+/** gpt-5.6+: `prompt_cache_options.ttl` is `30m`, the only value, and the default. */
+export const PROMPT_CACHE_TTL_MS = 30 * 60_000;
 /** `prompt_cache_retention: "24h"` keeps entries for a day. */
 export const PREFIX_EXTENDED_MS = 24 * 60 * 60_000;
 
 export interface PrefixUsage {
-  /** Tokens served from cache: 0, or 1024 + k*128. */
+  /** Tokens served from cache: 0, or 1024 + k*128 (implicit), or an explicit breakpoint's exact offset. */
   cachedTokens: number;
   /** Tokens newly stored by this request (the part of the cacheable prefix that missed). */
   writtenTokens: number;
 }
+
+/** Explicit breakpoints of one gpt-5.6+ request (`prompt_cache_options`, `prompt_cache_breakpoint`). */
+export interface PrefixCacheRequest {
+  /** Token offsets where a marked content part ends, in prompt order. */
+  breakpoints?: readonly number[];
+  /**
+   * `implicit` (the default): the automatic entry at every 128-token step plus the latest three explicit
+   * breakpoints; `explicit`: only the latest four explicit breakpoints, and nothing at all without one.
+   */
+  mode?: 'implicit' | 'explicit';
+}
+
+/** Matching considers up to this many of a request's latest explicit breakpoints (provider-facts §1.1). */
+export const MATCHED_BREAKPOINTS = 80;
+/** Explicit breakpoints written per request: four in explicit mode, three beside the implicit one. */
+export const WRITTEN_BREAKPOINTS = { explicit: 4, implicit: 3 } as const;
 
 export class PrefixCache {
   readonly #clock: Clock;
@@ -47,25 +66,39 @@ export class PrefixCache {
 
   /**
    * `namespace` separates caches (model and prompt_cache_key); `tokens` is the whole prompt in order.
-   * Every 128-token boundary from 1024 on is remembered, so a later prompt that shares any prefix
-   * hits at the last boundary inside the shared part.
+   * Implicitly, every 128-token boundary from 1024 on is remembered, so a later prompt that shares any
+   * prefix hits at the last boundary inside the shared part. An explicit breakpoint remembers its exact
+   * offset, and is matched only where a later request marks the same offset (there is no lookback:
+   * an entry is found through a breakpoint that ends exactly on it, or through an implicit boundary).
+   * Entries are one store keyed by the prefix itself, so an explicit offset on a 128-token boundary and
+   * the implicit entry there are the same entry.
    */
-  apply(namespace: string, tokens: Uint32Array, idleMs = PREFIX_IDLE_MS): PrefixUsage {
+  apply(namespace: string, tokens: Uint32Array, idleMs = PREFIX_IDLE_MS, request: PrefixCacheRequest = {}): PrefixUsage {
     if (tokens.length < PREFIX_MINIMUM_TOKENS) return { cachedTokens: 0, writtenTokens: 0 };
     const now = this.#clock.now();
-    const keys = boundaryKeys(namespace, tokens);
-    let cachedBoundaries = 0;
-    for (let index = keys.length - 1; index >= 0; index -= 1) {
-      const expiresAt = this.#expiries.get(keys[index] ?? '');
-      if (expiresAt !== undefined && expiresAt > now) {
-        cachedBoundaries = index + 1;
-        break;
-      }
+    const mode = request.mode ?? 'implicit';
+    const marked = [...new Set(request.breakpoints ?? [])]
+      .filter((offset) => offset >= PREFIX_MINIMUM_TOKENS && offset <= tokens.length)
+      .sort((a, b) => a - b);
+    const matched = marked.slice(-MATCHED_BREAKPOINTS);
+    const writers = marked.slice(-WRITTEN_BREAKPOINTS[mode]);
+    const boundaries: number[] = [];
+    if (mode === 'implicit') {
+      for (let boundary = PREFIX_MINIMUM_TOKENS; boundary <= tokens.length; boundary += PREFIX_STEP_TOKENS) boundaries.push(boundary);
     }
-    // Storing every boundary both writes the new ones and refreshes the ones just read.
-    for (const key of keys) this.#expiries.set(key, now + idleMs);
-    const cachedTokens = cachedBoundaries === 0 ? 0 : boundaryLength(cachedBoundaries - 1);
-    return { cachedTokens, writtenTokens: boundaryLength(keys.length - 1) - cachedTokens };
+    const keys = prefixKeysAt(namespace, tokens, [...new Set([...boundaries, ...matched])].sort((a, b) => a - b));
+    let cachedTokens = 0;
+    for (const offset of [...boundaries, ...matched]) {
+      if (offset <= cachedTokens) continue;
+      const expiresAt = this.#expiries.get(keys.get(offset) ?? '');
+      if (expiresAt !== undefined && expiresAt > now) cachedTokens = offset;
+    }
+    // Storing writes the new entries and refreshes the ones just read.
+    for (const offset of boundaries) this.#expiries.set(keys.get(offset) ?? '', now + idleMs);
+    for (const offset of writers) this.#expiries.set(keys.get(offset) ?? '', now + idleMs);
+    if (cachedTokens > 0) this.#expiries.set(keys.get(cachedTokens) ?? '', now + idleMs);
+    const writtenEnd = Math.max(boundaries.at(-1) ?? 0, writers.at(-1) ?? 0);
+    return { cachedTokens, writtenTokens: Math.max(0, writtenEnd - cachedTokens) };
   }
 
   clear(): void {
@@ -73,20 +106,16 @@ export class PrefixCache {
   }
 }
 
-function boundaryLength(index: number): number {
-  return PREFIX_MINIMUM_TOKENS + index * PREFIX_STEP_TOKENS;
-}
-
-/** One key per cacheable boundary, each a hash of the namespace and every token before it. */
-function boundaryKeys(namespace: string, tokens: Uint32Array): string[] {
+/** One key per offset (ascending), each a hash of the namespace and every token before it. */
+function prefixKeysAt(namespace: string, tokens: Uint32Array, offsets: readonly number[]): Map<number, string> {
   const bytes = Buffer.from(tokens.buffer, tokens.byteOffset, tokens.byteLength);
   const hash = createHash('sha1').update(namespace).update('\u0000');
-  const keys: string[] = [];
+  const keys = new Map<number, string>();
   let hashedTokens = 0;
-  for (let boundary = PREFIX_MINIMUM_TOKENS; boundary <= tokens.length; boundary += PREFIX_STEP_TOKENS) {
-    hash.update(bytes.subarray(hashedTokens * 4, boundary * 4));
-    hashedTokens = boundary;
-    keys.push(hash.copy().digest('base64'));
+  for (const offset of offsets) {
+    hash.update(bytes.subarray(hashedTokens * 4, offset * 4));
+    hashedTokens = offset;
+    keys.set(offset, hash.copy().digest('base64'));
   }
   return keys;
 }
