@@ -21,6 +21,11 @@ export const promptCachePolicySchema = z.strictObject({
   openaiPromptCacheKey: z.enum(['feature-prefix', 'feature', 'off']).optional(),
   /** In auto mode, stop adding breakpoints for a feature whose premium exceeded its savings over the last day. */
   backOff: z.boolean().optional(),
+  /**
+   * OpenAI gpt-5.6+: plan `prompt_cache_breakpoint`s and switch to explicit mode where the evidence says
+   * it pays (true), or leave those requests to implicit caching like older models (false).
+   */
+  openaiExplicitBreakpoints: z.boolean().optional(),
 });
 
 export type PromptCachePolicyInput = z.infer<typeof promptCachePolicySchema>;
@@ -29,9 +34,10 @@ export interface PromptCachePolicy {
   mode: 'off' | 'observe' | 'auto';
   openaiPromptCacheKey: 'feature-prefix' | 'feature' | 'off';
   backOff: boolean;
+  openaiExplicitBreakpoints: boolean;
 }
 
-export const PROMPT_CACHE_POLICY_DEFAULTS: PromptCachePolicy = { mode: 'off', openaiPromptCacheKey: 'feature-prefix', backOff: true };
+export const PROMPT_CACHE_POLICY_DEFAULTS: PromptCachePolicy = { mode: 'off', openaiPromptCacheKey: 'feature-prefix', backOff: true, openaiExplicitBreakpoints: true };
 
 export const promptCacheConfigSchema = z
   .strictObject({

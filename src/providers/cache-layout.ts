@@ -5,7 +5,8 @@
  * wire fields itself.
  */
 
-export type CacheTtl = '5m' | '1h';
+/** Anthropic and Bedrock: 5m or 1h; OpenAI gpt-5.6+ explicit breakpoints: 30m, the only one. */
+export type CacheTtl = '5m' | '30m' | '1h';
 
 export type CacheSection = 'tools' | 'system' | 'messages';
 
@@ -47,7 +48,11 @@ export interface CacheRules {
   minimumRule: 'cumulative' | 'spacing';
   ttls: readonly CacheTtl[];
   maxBreakpoints: number;
-  /** How many blocks back from a breakpoint the provider looks for an earlier entry, the breakpoint included. */
+  /**
+   * How many blocks back from a breakpoint the provider looks for an earlier entry, the breakpoint
+   * included: 20 on Anthropic and Bedrock; 1 on OpenAI, whose explicit entries are found only through a
+   * breakpoint that ends exactly on them.
+   */
   lookbackBlocks: number;
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createPricer } from '../../pricing/pricer.ts';
-import { breakpointEffect } from './breakpoint-accounting.ts';
+import { breakpointEffect, implicitBaselineEffect, implicitStep } from './breakpoint-accounting.ts';
 
 const pricer = createPricer();
 const at = new Date('2026-08-01T00:00:00Z');
@@ -59,4 +59,33 @@ test("with client markers only the part past the client's cover is costgate's, m
   assert.equal(effect?.readTokens, 500);
   assert.equal(effect?.writeTokens, 2000);
   assert.equal(effect?.saving, 500n * (SONNET.input - SONNET.read) - 2000n * (SONNET.write5m - SONNET.input));
+});
+
+test('OpenAI gpt-5.6-sol against implicit caching (5 / read 0.50 / write 6.25 per MTok), by hand', () => {
+  assert.equal(implicitStep(1023), 0);
+  assert.equal(implicitStep(2450), 2432);
+  const model = { provider: 'openai' as const, model: 'gpt-5.6-sol', at: new Date('2026-08-10T00:00:00Z') };
+  // Explicit read of a 2,413-token prefix; implicit caching would have read 2,432 (its 128-token step
+  // under 2,450) and written the rest up to 3,584.
+  const read = implicitBaselineEffect(pricer, {
+    ...model,
+    usage: { input: { total: 3632, noCache: 1219, cacheRead: 2413, cacheWrite5m: 0 }, output: { total: 0 } },
+    implicitReadTokens: 2450,
+  });
+  // actual   1219 x 5,000,000 + 2413 x 500,000                     = 7,301,500,000
+  // implicit   48 x 5,000,000 + 2432 x 500,000 + 1152 x 6,250,000  = 8,656,000,000
+  assert.equal(read?.saving, 1_354_500_000n);
+  assert.equal(read?.premium, 0n);
+  assert.equal(read?.estimated, true);
+  // A first explicit write where implicit caching had nothing to read either.
+  const write = implicitBaselineEffect(pricer, {
+    ...model,
+    usage: { input: { total: 3632, noCache: 1219, cacheRead: 0, cacheWrite5m: 2413 }, output: { total: 0 } },
+    implicitReadTokens: 0,
+  });
+  // actual   1219 x 5,000,000 + 2413 x 6,250,000 = 21,176,250,000
+  // implicit   48 x 5,000,000 + 3584 x 6,250,000 = 22,640,000,000
+  assert.equal(write?.saving, 1_463_750_000n);
+  assert.equal(write?.premium, 2413n * 1_250_000n);
+  assert.equal(write?.savings, 1_463_750_000n + 2413n * 1_250_000n);
 });

@@ -73,3 +73,53 @@ export function breakpointEffect(pricer: Pricer, input: EffectInput): Breakpoint
     writeTokens: our5m + our1h,
   };
 }
+
+/**
+ * OpenAI gpt-5.6+ when costgate switched the request to explicit mode: without costgate the request
+ * would have used implicit caching, which writes the whole prompt (to its last 128-token step, at the
+ * 1.25x write price) and reads the longest prefix still cached. That counterfactual is modelled, not
+ * observed: `implicitReadTokens` is the longest prefix of this prompt the feature sent within the last
+ * 30 minutes (every implicit call writes its whole prompt, and each use refreshes it), rounded down to a
+ * 128-token step. So the effect is always `estimated`.
+ *
+ *   saving  = cost(implicit counterfactual) - cost(actual)
+ *   premium = what the actual writes cost over sending them uncached
+ *   savings = saving + premium  (what reading, and not writing what implicit caching would have written,
+ *             earned against the counterfactual; negative when implicit caching would have read more)
+ */
+export interface ImplicitBaselineInput {
+  provider: ProviderId;
+  model: string;
+  usage: Usage;
+  at: Date;
+  implicitReadTokens: number;
+}
+
+const IMPLICIT_MINIMUM = 1024;
+const IMPLICIT_STEP = 128;
+
+/** The longest cacheable implicit prefix within `tokens`: 0 below 1,024, else 1,024 + k*128. */
+export function implicitStep(tokens: number): number {
+  return tokens < IMPLICIT_MINIMUM ? 0 : IMPLICIT_MINIMUM + Math.floor((tokens - IMPLICIT_MINIMUM) / IMPLICIT_STEP) * IMPLICIT_STEP;
+}
+
+export function implicitBaselineEffect(pricer: Pricer, input: ImplicitBaselineInput): BreakpointEffect | undefined {
+  const { usage } = input;
+  const read = usage.input.cacheRead ?? 0;
+  const written = usage.input.cacheWrite5m ?? 0;
+  const total = usage.input.total ?? (usage.input.noCache ?? 0) + read + written;
+  const baselineRead = Math.min(implicitStep(input.implicitReadTokens), implicitStep(total));
+  const baselineWrite = implicitStep(total) - baselineRead;
+  const baseline: Usage = {
+    input: { total, noCache: total - baselineRead - baselineWrite, cacheRead: baselineRead, cacheWrite5m: baselineWrite },
+    output: usage.output,
+  };
+  const price = (candidate: Usage) => pricer.cost({ provider: input.provider, model: input.model, usage: candidate, at: input.at })?.cost;
+  const actual = price(usage);
+  const counterfactual = price(baseline);
+  const writesUncached = price(uncache(usage, 0, written, 0));
+  if (actual === undefined || counterfactual === undefined || writesUncached === undefined) return undefined;
+  const saving = counterfactual - actual;
+  const premium = actual - writesUncached;
+  return { saving, premium, savings: saving + premium, estimated: true, readTokens: read, writeTokens: written };
+}

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CacheRules, CacheTtl } from '../../providers/cache-layout.ts';
-import { type Candidate, DEFAULT_RATIOS, type PlanInput, planBreakpoints } from './plan-breakpoints.ts';
+import { type Candidate, DEFAULT_RATIOS, type PlanInput, planBreakpoints, steadyValue } from './plan-breakpoints.ts';
 import type { ReuseEstimate } from './prefix-statistics.ts';
 
 const ANTHROPIC: CacheRules = { minimumTokens: 1024, minimumRule: 'cumulative', ttls: ['5m', '1h'], maxBreakpoints: 4, lookbackBlocks: 20 };
 
-const estimate = (within5m: number, within1h: number): ReuseEstimate => ({ within5m, within1h, ownGaps: 10, classEvidence: 10 });
+const estimate = (within5m: number, within1h: number, within30m = within5m): ReuseEstimate => ({ within5m, within30m, within1h, ownGaps: 10, classEvidence: 10 });
 const candidate = (index: number, reuse: ReuseEstimate, kind: Candidate['kind'] = 'system'): Candidate => ({ index, kind, key: `k${index}`, estimate: reuse });
 
 function input(overrides: Partial<PlanInput> & { candidates: Candidate[] }): PlanInput {
@@ -93,4 +93,21 @@ test('20-block lookback: a live entry further back than 20 blocks gets its own (
 test('a marker on a live entry keeps its TTL', () => {
   const plan = planBreakpoints(input({ candidates: [candidate(30, estimate(0.99, 0.99), 'live')], live: new Map([[30, '1h']]) }));
   assert.deepEqual(plan.placements.map((placement) => placement.ttl), ['1h']);
+});
+
+const OPENAI: CacheRules = { minimumTokens: 1024, minimumRule: 'cumulative', ttls: ['30m'], maxBreakpoints: 4, lookbackBlocks: 1 };
+
+test('OpenAI explicit: 30-minute TTL from the 30-minute reuse rate, and a live entry is read only through a marker on it', () => {
+  // Reuse every 10-20 minutes: no 5m entry would survive, a 30m one does.
+  const plan = planBreakpoints(input({ rules: OPENAI, candidates: [candidate(3, estimate(0, 0.95, 0.9))] }));
+  assert.deepEqual(plan.placements.map((placement) => placement.ttl), ['30m']);
+  assert.ok(steadyValue(estimate(0, 0.95, 0.9), '30m', DEFAULT_RATIOS) > 0);
+  assert.ok(steadyValue(estimate(0.9, 0.95, 0.1), '30m', DEFAULT_RATIOS) > 0, 'a 30m entry is read at least as often as a 5m one');
+  // Entry alive at block 5; a breakpoint at block 6 does not reach it (no lookback), one on block 5 does.
+  const live = new Map<number, CacheTtl>([[5, '30m']]);
+  const reading = planBreakpoints(input({ rules: OPENAI, live, candidates: [candidate(5, estimate(0.5, 0.5), 'live'), candidate(6, estimate(0.1, 0.1, 0.1), 'tail')] }));
+  assert.deepEqual(reading.placements.map((placement) => [placement.index, placement.live]), [[5, true]]);
+  assert.equal(reading.readTokens, 12_000);
+  const anthropic = planBreakpoints(input({ live: new Map([[5, '5m']]), candidates: [candidate(6, estimate(0.9, 0.9), 'tail')] }));
+  assert.equal(anthropic.readTokens, 12_000, 'Anthropic looks back 20 blocks from the breakpoint');
 });

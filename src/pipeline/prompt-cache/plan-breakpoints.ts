@@ -5,7 +5,8 @@ import type { PositionKind, ReuseEstimate } from './prefix-statistics.ts';
  * Which breakpoints to add to one request, and with which TTL, from the reuse evidence.
  *
  * Per token of a cached segment, relative to the uncached input price: a read saves `read`
- * (0.9 on Anthropic), a write costs `write5m` (0.25) or `write1h` (1.0) extra. If a prefix's next
+ * (0.9 on Anthropic), a write costs `write5m` (0.25) or `write1h` (1.0) extra (OpenAI gpt-5.6: one
+ * 30-minute TTL, `write30m` 0.25). If a prefix's next
  * occurrence comes within the TTL with probability p, every occurrence is in the long run a read with
  * probability p and a (re)write otherwise, so the expected value of caching it per occurrence is
  *
@@ -17,7 +18,9 @@ import type { PositionKind, ReuseEstimate } from './prefix-statistics.ts';
  * breakpoint within the lookback of it: it gets a marker of its own only when none is.
  *
  * The assignment is chosen over all valid combinations (at most 4 breakpoints in all, client markers
- * kept where they are, 1h entries before 5m ones, per-model minimums, the 20-block lookback for reads),
+ * kept where they are, longer TTLs before shorter ones, per-model minimums, the lookback for reads:
+ * 20 blocks on Anthropic and Bedrock, none on OpenAI, where an entry is read only through a
+ * breakpoint that ends exactly on it),
  * maximizing the summed value; the counts involved are tiny (a handful of candidates).
  */
 
@@ -25,12 +28,14 @@ export interface PriceRatios {
   /** Saving of a read per token, as a fraction of the uncached input price. */
   read: number;
   write5m: number;
+  /** OpenAI's 30-minute writes, which the pricer bills at the 5-minute write price (its cache-write price). */
+  write30m: number;
   write1h: number;
   /** Uncached input price in picodollars per token, when the model is priced. */
   inputPicodollarsPerToken: number | undefined;
 }
 
-export const DEFAULT_RATIOS: PriceRatios = { read: 0.9, write5m: 0.25, write1h: 1, inputPicodollarsPerToken: undefined };
+export const DEFAULT_RATIOS: PriceRatios = { read: 0.9, write5m: 0.25, write30m: 0.25, write1h: 1, inputPicodollarsPerToken: undefined };
 
 export interface Candidate {
   /** Block index: the breakpoint ends this block. */
@@ -61,6 +66,7 @@ export interface Placement {
   /** The provider's entry for this prefix is believed alive: this breakpoint reads. */
   live: boolean;
   within5m: number;
+  within30m: number;
   within1h: number;
   /** Expected value of this breakpoint's own segment per occurrence, in tokens at the uncached input price (reads now not included). */
   expectedTokens: number;
@@ -76,10 +82,22 @@ export interface Plan {
   expectedPicodollars: number | undefined;
 }
 
+/** Probability that the next occurrence falls within `ttl` (a longer TTL never less likely). */
+export function reuseWithin(estimate: ReuseEstimate, ttl: CacheTtl): number {
+  if (ttl === '5m') return estimate.within5m;
+  if (ttl === '30m') return Math.max(estimate.within30m, estimate.within5m);
+  return Math.max(estimate.within1h, estimate.within30m, estimate.within5m);
+}
+
+const WRITE_RATIO: Record<CacheTtl, (ratios: PriceRatios) => number> = {
+  '5m': (ratios) => ratios.write5m,
+  '30m': (ratios) => ratios.write30m,
+  '1h': (ratios) => ratios.write1h,
+};
+
 export function steadyValue(estimate: ReuseEstimate, ttl: CacheTtl, ratios: PriceRatios): number {
-  const p = ttl === '5m' ? estimate.within5m : Math.max(estimate.within1h, estimate.within5m);
-  const write = ttl === '5m' ? ratios.write5m : ratios.write1h;
-  return p * ratios.read - (1 - p) * write;
+  const p = reuseWithin(estimate, ttl);
+  return p * ratios.read - (1 - p) * WRITE_RATIO[ttl](ratios);
 }
 
 interface Choice {
@@ -101,11 +119,15 @@ function readPoint(breakpoints: readonly number[], live: ReadonlyMap<number, Cac
   return hit;
 }
 
+const TTL_ORDER: Record<CacheTtl, number> = { '5m': 0, '30m': 1, '1h': 2 };
+
+/** Longer-lived entries must come first (Anthropic and Bedrock: 1h before 5m; OpenAI has one TTL). */
 function violatesOrder(merged: ReadonlyArray<{ index: number; ttl: CacheTtl }>): boolean {
-  let seenShort = false;
+  let shortest = Number.POSITIVE_INFINITY;
   for (const breakpoint of merged) {
-    if (breakpoint.ttl === '5m') seenShort = true;
-    else if (seenShort) return true;
+    const order = TTL_ORDER[breakpoint.ttl];
+    if (order > shortest) return true;
+    shortest = Math.min(shortest, order);
   }
   return false;
 }
@@ -177,6 +199,7 @@ function evaluate(choices: readonly Choice[], input: PlanInput, clientHit: numbe
       segmentTokens: segment,
       live: isLive,
       within5m: choice.candidate.estimate.within5m,
+      within30m: choice.candidate.estimate.within30m,
       within1h: choice.candidate.estimate.within1h,
       expectedTokens: expected,
     });

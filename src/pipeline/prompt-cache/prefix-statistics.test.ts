@@ -72,3 +72,31 @@ test('memory is bounded: least recently seen prefixes go first', () => {
   assert.equal(statistics.peek('b'), undefined);
   assert.ok(statistics.peek('a'));
 });
+
+test('class rates are not overstated by recent occurrences whose outcome is still open (Kaplan-Meier)', () => {
+  // Each first occurrence comes back after exactly 2 minutes half of the time, else never.
+  const statistics = new MemoryPrefixStatistics();
+  const occur = (key: string, at: number, returns: boolean) => {
+    statistics.observe(key, at, create('rag', 'tail'));
+    if (returns) statistics.observe(key, at + 2 * MINUTE, undefined);
+  };
+  for (let index = 0; index < 10; index += 1) occur(`old-${index}`, 0, index % 2 === 0);
+  // Ten more, three minutes old: the five that came back are known, the five others are still open.
+  for (let index = 0; index < 10; index += 1) occur(`new-${index}`, 7 * MINUTE, index % 2 === 0);
+  const estimate = statistics.estimate(undefined, 'rag', 'tail', 10 * MINUTE);
+  // Counting returns at once but misses only after five minutes would say 10 of 15 = 0.67.
+  assert.ok(Math.abs(estimate.within5m - 0.5) < 1e-9, `within5m ${estimate.within5m}`);
+  assert.ok(Math.abs(estimate.within1h - 0.5) < 1e-9, 'no return seen after two minutes: the curve stays flat');
+});
+
+test('the 30-minute rate sits between the 5-minute and the 1-hour ones', () => {
+  const statistics = new MemoryPrefixStatistics();
+  let record;
+  for (let call = 0; call < 6; call += 1) record = statistics.observe('p', call * 20 * MINUTE, create());
+  const estimate = statistics.estimate(record, 'chat', 'system', 5 * 20 * MINUTE);
+  assert.equal(estimate.within5m, 0);
+  assert.ok(estimate.within30m > 0.8, `within30m ${estimate.within30m}`);
+  assert.ok(estimate.within1h >= estimate.within30m);
+  statistics.markLive('p', 0, '30m');
+  assert.equal(statistics.peek('p')?.liveTtl, '30m');
+});

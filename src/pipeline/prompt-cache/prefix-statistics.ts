@@ -7,20 +7,34 @@ import type { CacheTtl } from '../../providers/cache-layout.ts';
  * planner's own breakpoints have cost and earned per feature.
  *
  * `PrefixStatistics` is the interface the planner uses; `MemoryPrefixStatistics` keeps everything in
- * bounded memory and serializes to a snapshot (persisted by prefix-state-file.ts). A shared store
- * (Redis) can implement the same interface later.
+ * bounded memory and serializes to a snapshot (persisted by planner-state-file.ts). A shared store
+ * (Redis) can implement the same interface later. The interface is synchronous on purpose: the plan is
+ * made on the request path, so a shared store would serve the planner from a local copy and merge
+ * with the shared state in the background.
  */
 
 export const FIVE_MINUTES = 5 * 60_000;
+export const THIRTY_MINUTES = 30 * 60_000;
 export const ONE_HOUR = 60 * 60_000;
-export const TTL_MS: Record<CacheTtl, number> = { '5m': FIVE_MINUTES, '1h': ONE_HOUR };
+export const TTL_MS: Record<CacheTtl, number> = { '5m': FIVE_MINUTES, '30m': THIRTY_MINUTES, '1h': ONE_HOUR };
+
+/** The TTL whose lifetime is `ms` (the longest one not above it). */
+function ttlOf(ms: number): CacheTtl {
+  return ms >= ONE_HOUR ? '1h' : ms >= THIRTY_MINUTES ? '30m' : '5m';
+}
 
 /** Where a candidate breakpoint sits: the class whose first-recurrence rate is the prior for new prefixes. */
 export type PositionKind = 'tools' | 'system' | 'document' | 'history' | 'tail';
 
-/** Gaps between consecutive occurrences of one prefix, resolved into the buckets the TTLs care about. */
+/**
+ * Gaps between consecutive occurrences of one prefix, resolved into the buckets the TTLs care about:
+ * at most 5 minutes, (5, 30] minutes, (30, 60] minutes, longer. (Snapshots written before the 30-minute
+ * TTL existed have no `within30m`: their (5, 30] gaps sit in `within1h`, which only understates the
+ * 30-minute rate of those prefixes until new gaps come in.)
+ */
 export interface GapCounts {
   within5m: number;
+  within30m: number;
   within1h: number;
   beyond: number;
 }
@@ -41,11 +55,18 @@ export interface PrefixRecord {
   /** Until when a provider cache entry for this prefix is believed alive (0: none known). */
   liveUntil: number;
   liveTtl: CacheTtl | undefined;
+  /**
+   * OpenAI: until when the provider's implicit cache is believed to hold this prefix at its 128-token
+   * steps (0 or absent: not known). Such an entry is not found by an explicit breakpoint on the exact
+   * offset, so it is tracked apart from `liveUntil`.
+   */
+  implicitUntil?: number;
 }
 
 /** Probability that the next occurrence comes within each TTL, with how much evidence backs it. */
 export interface ReuseEstimate {
   within5m: number;
+  within30m: number;
   within1h: number;
   /** Resolved gaps of the prefix itself. */
   ownGaps: number;
@@ -74,6 +95,8 @@ export interface PrefixStatistics {
   markLive(key: string, now: number, ttl: CacheTtl): void;
   /** The provider read nothing where an entry was believed alive: forget that belief. */
   markDead(key: string): void;
+  /** OpenAI: a request in implicit mode wrote (or refreshed) this prefix at its 128-token steps. */
+  markImplicit(key: string, until: number): void;
   account(feature: string, now: number, premium: bigint, savings: bigint): void;
   /** Premium and savings over the last day. */
   lastDay(feature: string, now: number): FeatureAccount;
@@ -99,6 +122,11 @@ interface Occurrence {
 const CLASS_WINDOW = 256;
 // A class needs this many known outcomes before its rate is trusted as a prior.
 const CLASS_MINIMUM = 4;
+
+/** True when an estimate rests on evidence: the prefix's own recurrences, or a trusted class rate. */
+export function hasEvidence(estimate: ReuseEstimate): boolean {
+  return estimate.ownGaps > 0 || estimate.classEvidence >= CLASS_MINIMUM;
+}
 // How many pseudo-observations the class prior is worth against a prefix's own gaps.
 const PRIOR_STRENGTH = 2;
 const HOUR_BUCKETS = 24;
@@ -112,9 +140,12 @@ export interface StatisticsSnapshot {
 
 function bucket(gaps: GapCounts, gap: number): void {
   if (gap <= FIVE_MINUTES) gaps.within5m += 1;
+  else if (gap <= THIRTY_MINUTES) gaps.within30m += 1;
   else if (gap <= ONE_HOUR) gaps.within1h += 1;
   else gaps.beyond += 1;
 }
+
+const CHECKPOINTS = [FIVE_MINUTES, THIRTY_MINUTES, ONE_HOUR] as const;
 
 export class MemoryPrefixStatistics implements PrefixStatistics {
   readonly #prefixes = new Map<string, PrefixRecord>();
@@ -163,7 +194,7 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
       occurrences: 1,
       firstSeen: now,
       lastSeen: now,
-      gaps: { within5m: 0, within1h: 0, beyond: 0 },
+      gaps: { within5m: 0, within30m: 0, within1h: 0, beyond: 0 },
       liveUntil: 0,
       liveTtl: undefined,
     };
@@ -189,8 +220,9 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
 
   estimate(record: PrefixRecord | undefined, feature: string, positionClass: string, now: number): ReuseEstimate {
     const prior = this.#classRate(feature, positionClass, now);
-    const own = record?.gaps ?? { within5m: 0, within1h: 0, beyond: 0 };
-    const ownGaps = own.within5m + own.within1h + own.beyond;
+    const own = record?.gaps ?? { within5m: 0, within30m: 0, within1h: 0, beyond: 0 };
+    const within30m = own.within5m + own.within30m;
+    const ownGaps = within30m + own.within1h + own.beyond;
     // The open gap since the last occurrence counts once it is longer than the TTL in question.
     const open = record ? now - record.lastSeen : 0;
     const rate = (hits: number, known: number, priorRate: number | undefined) =>
@@ -199,7 +231,8 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
       priorRate === undefined ? hits / (known + 1) : (hits + PRIOR_STRENGTH * priorRate) / (known + PRIOR_STRENGTH);
     return {
       within5m: rate(own.within5m, ownGaps + (open > FIVE_MINUTES ? 1 : 0), prior.within5m),
-      within1h: rate(own.within5m + own.within1h, ownGaps + (open > ONE_HOUR ? 1 : 0), prior.within1h),
+      within30m: rate(within30m, ownGaps + (open > THIRTY_MINUTES ? 1 : 0), prior.within30m),
+      within1h: rate(within30m + own.within1h, ownGaps + (open > ONE_HOUR ? 1 : 0), prior.within1h),
       ownGaps,
       classEvidence: prior.evidence,
     };
@@ -209,8 +242,15 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
     const record = this.#prefixes.get(key);
     if (!record) return;
     const ttlMs = Math.max(TTL_MS[ttl], record.liveUntil > now && record.liveTtl ? TTL_MS[record.liveTtl] : 0);
-    record.liveTtl = ttlMs === ONE_HOUR ? '1h' : '5m';
+    record.liveTtl = ttlOf(ttlMs);
     record.liveUntil = now + ttlMs;
+    this.#dirty = true;
+  }
+
+  markImplicit(key: string, until: number): void {
+    const record = this.#prefixes.get(key);
+    if (!record || (record.implicitUntil ?? 0) >= until) return;
+    record.implicitUntil = until;
     this.#dirty = true;
   }
 
@@ -270,7 +310,9 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
 
   restore(snapshot: StatisticsSnapshot): void {
     if (snapshot.version !== 1) return;
-    for (const [key, record] of snapshot.prefixes) this.#prefixes.set(key, { ...record, liveTtl: record.liveTtl });
+    for (const [key, record] of snapshot.prefixes) {
+      this.#prefixes.set(key, { ...record, gaps: { ...record.gaps, within30m: record.gaps.within30m ?? 0 }, liveTtl: record.liveTtl });
+    }
     for (const [classKey, window] of snapshot.classes) {
       const kept = window.slice(-CLASS_WINDOW);
       this.#classes.set(classKey, kept);
@@ -284,38 +326,42 @@ export class MemoryPrefixStatistics implements PrefixStatistics {
     this.#evict();
   }
 
-  /** The share of this class's first occurrences that came back within each TTL; undefined when too little is known. */
-  #classRate(feature: string, positionClass: string, now: number): { within5m?: number; within1h?: number; evidence: number } {
+  /**
+   * The share of this class's first occurrences that came back within each TTL; undefined when too
+   * little is known. Outcomes are censored: an occurrence not yet followed has only survived as long as
+   * its age. Counting it only once it is older than a TTL, while counting returns of any age at once,
+   * would select on the outcome and overstate the rate; so the rates come from a Kaplan-Meier estimate
+   * over the window (returns are events at their gap, the others are censored at their age). Past the
+   * oldest outcome seen the curve stays flat: an unseen later return is not assumed.
+   */
+  #classRate(feature: string, positionClass: string, now: number): { within5m?: number; within30m?: number; within1h?: number; evidence: number } {
     const window = this.#classes.get(`${feature}\u0000${positionClass}`);
     if (!window) return { evidence: 0 };
-    // Outcomes are censored: an occurrence not yet followed is known to miss a TTL only once it is
-    // older than that TTL. So the 1h rate is built in two steps (as a survival estimate would):
-    // P(gap <= 1h) = P(<= 5m) + P(> 5m) * P(<= 1h | > 5m), each step from the outcomes known for it.
-    let known5 = 0;
-    let hits5 = 0;
-    let beyond5Known = 0;
-    let beyond5Hits = 0;
-    for (const occurrence of window) {
-      const gap = occurrence.gap;
-      const age = now - occurrence.time;
-      if (gap !== undefined || age > FIVE_MINUTES) {
-        known5 += 1;
-        if (gap !== undefined && gap <= FIVE_MINUTES) hits5 += 1;
-        else if (gap !== undefined || age > ONE_HOUR) {
-          beyond5Known += 1;
-          if (gap !== undefined && gap <= ONE_HOUR) beyond5Hits += 1;
-        }
-      }
+    let known = 0;
+    // Each occurrence as (observed time * 2 + censored): one numeric sort puts returns before
+    // censorings at the same time, as Kaplan-Meier wants.
+    const times = new Float64Array(window.length);
+    window.forEach((occurrence, index) => {
+      const censored = occurrence.gap === undefined;
+      const observed = Math.max(0, Math.round(censored ? now - occurrence.time : (occurrence.gap ?? 0)));
+      if (!censored || observed > FIVE_MINUTES) known += 1;
+      times[index] = observed * 2 + (censored ? 1 : 0);
+    });
+    if (known < CLASS_MINIMUM) return { evidence: known };
+    times.sort();
+    const returned: number[] = [];
+    let atRisk = times.length;
+    let survival = 1;
+    for (const encoded of times) {
+      const time = Math.floor(encoded / 2);
+      while (returned.length < CHECKPOINTS.length && time > (CHECKPOINTS[returned.length] ?? 0)) returned.push(1 - survival);
+      if (returned.length === CHECKPOINTS.length) break;
+      if (encoded % 2 === 0) survival *= 1 - 1 / atRisk;
+      atRisk -= 1;
     }
-    const result: { within5m?: number; within1h?: number; evidence: number } = { evidence: known5 };
-    if (known5 >= CLASS_MINIMUM) {
-      const within5m = hits5 / known5;
-      result.within5m = within5m;
-      // Until enough longer gaps have resolved, assume none of them comes back within the hour.
-      const later = beyond5Known >= CLASS_MINIMUM ? beyond5Hits / beyond5Known : 0;
-      result.within1h = within5m + (1 - within5m) * later;
-    }
-    return result;
+    while (returned.length < CHECKPOINTS.length) returned.push(1 - survival);
+    const [within5m = 0, within30m = 0, within1h = 0] = returned;
+    return { within5m, within30m, within1h, evidence: known };
   }
 
   #evict(): void {

@@ -207,3 +207,55 @@ test('statistics survive a restart through the state file', async () => {
   assert.equal(target.bodyChanged, true, 'the recurrence is recognized across the restart');
   await restarted.close();
 });
+
+test('back-off stops new writes but keeps reading entries that are already cached', async () => {
+  const clock = { now: 0 };
+  const planner = stage('auto', clock);
+  await call(planner, context(MESSAGES, request('a')));
+  clock.now += 10_000;
+  const written = await call(planner, context(MESSAGES, request('b')));
+  assert.deepEqual(markers(written.call.body ?? {}), [['.system[0]', { type: 'ephemeral' }]]);
+  // The day's balance turns negative (a premium paid two hours ago, nothing earned).
+  planner.statistics.account('support', -2 * 3_600_000, 10_000_000_000n, 0n);
+  clock.now += 10_000;
+  const conversation = request('c', {
+    messages: [
+      { role: 'user', content: 'c' },
+      { role: 'assistant', content: 'answer' },
+      { role: 'user', content: 'd' },
+    ],
+  });
+  const reading = await call(planner, context(MESSAGES, conversation));
+  assert.equal(reading.levers[0]?.detail?.mode, 'backed-off');
+  assert.deepEqual(markers(reading.call.body ?? {}), [['.system[0]', { type: 'ephemeral' }]], 'the live system entry is read; no new history or tail write');
+  const breakpoints = reading.levers[0]?.detail?.breakpoints as Array<{ live: boolean }>;
+  assert.ok(breakpoints.every((breakpoint) => breakpoint.live));
+});
+
+test("reads reported in the provider's own token counts still confirm the entry (counts scaled by the prompt totals)", async () => {
+  const clock = { now: 0 };
+  const planner = stage('auto', clock);
+  const system = planner.tokens.exact(SYSTEM);
+  const question = planner.tokens.exact('q');
+  // Claude's tokenizer counts 20% more than the planner's o200k here.
+  const ratio = 1.2;
+  const total = Math.round((system + question) * ratio);
+  const provider = (read: number, write: number): Usage => ({
+    input: { total, noCache: total - read - write, cacheRead: read, cacheWrite5m: write, cacheWrite1h: 0 },
+    output: { total: 5 },
+  });
+  // One-token questions, each new.
+  await call(planner, context(MESSAGES, request('q')), provider(0, 0));
+  clock.now += 10_000;
+  await call(planner, context(MESSAGES, request('r')), provider(0, Math.round(system * ratio)));
+  clock.now += 10_000;
+  // The client's own marker on its question reads the system entry through the lookback: the read
+  // does not sit on a breakpoint, so only the token count tells which entry it was.
+  const clientMarked = request('s', { messages: [{ role: 'user', content: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral' } }] }] });
+  await call(planner, context(MESSAGES, clientMarked), provider(Math.round(system * ratio), 0));
+  clock.now += 10_000;
+  const next = await call(planner, context(MESSAGES, request('t')), provider(Math.round(system * ratio), 0));
+  const breakpoints = next.levers[0]?.detail?.breakpoints as Array<{ position: string; live: boolean }>;
+  assert.equal(planner.tokens.exact('t'), question);
+  assert.deepEqual(breakpoints.find((breakpoint) => breakpoint.position === 'system')?.live, true, 'still believed alive after the read');
+});

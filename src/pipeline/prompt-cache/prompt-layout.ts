@@ -3,7 +3,7 @@ import type { ProviderId } from '../../core/provider-id.ts';
 import { anthropicCacheLayout, anthropicCacheRules } from '../../providers/anthropic/anthropic-cache-layout.ts';
 import { bedrockCacheRules, converseCacheLayout } from '../../providers/bedrock/bedrock-cache-layout.ts';
 import type { CacheLayout, CacheRules } from '../../providers/cache-layout.ts';
-import { OPENAI_MINIMUM_CACHE_TOKENS, openAICacheLayout } from '../../providers/openai/openai-cache-layout.ts';
+import { OPENAI_MINIMUM_CACHE_TOKENS, openAICacheLayout, openAICacheRules, openAITakesExplicitBreakpoints } from '../../providers/openai/openai-cache-layout.ts';
 import type { ParsedCall } from '../../providers/provider.ts';
 import type { TokenCounter } from './token-counter.ts';
 
@@ -16,7 +16,10 @@ export interface PromptView {
   provider: ProviderId;
   model: string;
   layout: CacheLayout;
-  /** Undefined for OpenAI, whose caching is automatic (no breakpoints planned). */
+  /**
+   * Undefined for OpenAI models before gpt-5.6, whose caching is automatic (no breakpoints planned).
+   * On gpt-5.6+ the rules of explicit mode; the stage narrows them when the request stays implicit.
+   */
   rules: CacheRules | undefined;
   minimumTokens: number;
   cumulative: number[];
@@ -24,6 +27,8 @@ export interface PromptView {
   keys: string[];
   /** Blocks in the tools and system sections: the part that should be identical call after call. */
   stableEnd: number;
+  /** Some block's count is an estimate (a long text seen for the first time; see token-counter.ts). */
+  estimated: boolean;
 }
 
 function isAnthropicInvoke(call: ParsedCall, body: Record<string, unknown>): boolean {
@@ -48,8 +53,9 @@ export function layoutFor(call: ParsedCall): { layout: CacheLayout; rules: Cache
     return layout && { layout, rules: bedrockCacheRules(model) };
   }
   if (provider === 'openai') {
-    const layout = openAICacheLayout(endpoint, body);
-    return layout && { layout, rules: undefined };
+    const explicit = openAITakesExplicitBreakpoints(model);
+    const layout = openAICacheLayout(endpoint, body, explicit);
+    return layout && { layout, rules: explicit ? openAICacheRules('explicit') : undefined };
   }
   return undefined;
 }
@@ -69,7 +75,9 @@ export function viewPrompt(call: ParsedCall, counter: TokenCounter, overrides: R
   const hash = createHash('sha1').update(call.operation.provider).update('\u0000').update(model).update('\u0000');
   let total = 0;
   let stableEnd = -1;
+  let estimated = false;
   layout.blocks.forEach((block, index) => {
+    if (!counter.knows(block.text)) estimated = true;
     total += counter.count(block.text);
     cumulative.push(total);
     hash.update(block.section).update('\u0001').update(block.role ?? '').update('\u0001').update(block.key).update('\u0000');
@@ -86,6 +94,7 @@ export function viewPrompt(call: ParsedCall, counter: TokenCounter, overrides: R
     cumulative,
     keys,
     stableEnd,
+    estimated,
   };
 }
 

@@ -44,6 +44,11 @@ export class TokenCounter {
     return this.exact(text);
   }
 
+  /** True when `count(text)` gives the exact count now, not an estimate. */
+  knows(text: string): boolean {
+    return text.length <= this.#inlineCharacters || this.#counts.has(text);
+  }
+
   /** Waits until every text queued for counting is counted (tests and benchmarks). */
   async settle(): Promise<void> {
     while (this.#pending.size > 0) await new Promise((resolve) => setImmediate(resolve));
