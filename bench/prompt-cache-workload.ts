@@ -15,9 +15,24 @@
  *  - contract-extract Anthropic Sonnet 4.5: 0.5k instructions and a never-seen-before contract
  *                     (3-6k tokens) every few minutes: nothing in it is ever reused.
  *  - sql-assistant    OpenAI gpt-4.1: 1.1k tools + 2.7k system, short multi-turn sessions.
+ *
+ * Two more features, generated from a separate seed and reported apart from the six (so the six-feature
+ * figures stay comparable), exercise OpenAI gpt-5.6 explicit breakpoints against implicit caching:
+ *  - clause-qa        gpt-5.6-sol Chat: 2.6k system, then retrieved clauses no other call shares
+ *                     (0.8-1.6k tokens) and a question; steady, every ~90 s.
+ *  - agent-chat       gpt-5.6-terra Responses: 2.2k `instructions` (no breakpoint can end there),
+ *                     multi-turn sessions of 2-5 turns 20-60 s apart.
  */
 
-export type FeatureName = 'support-chat' | 'doc-qa' | 'account-digest' | 'ticket-triage' | 'contract-extract' | 'sql-assistant';
+export type FeatureName =
+  | 'support-chat'
+  | 'doc-qa'
+  | 'account-digest'
+  | 'ticket-triage'
+  | 'contract-extract'
+  | 'sql-assistant'
+  | 'clause-qa'
+  | 'agent-chat';
 
 export interface WorkloadEvent {
   /** Milliseconds from the start of the run (simulated). */
@@ -164,8 +179,31 @@ export function generateEvents(seed: number): WorkloadEvent[] {
   for (const at of burstyArrivals(next, DURATION, 25 * SECOND)) events.push({ at, feature: 'ticket-triage', session: (session += 1), turn: 0, user: user() });
   for (const at of steadyArrivals(next, DURATION, 3 * MINUTE)) events.push({ at, feature: 'contract-extract', session: (session += 1), turn: 0, user: user() });
   for (let template = 0; template < 3; template += 1) {
+    // Each run is its own turn, so its account data is drawn afresh (the per-call randomness is seeded
+    // by feature, session and turn).
+    let run = 0;
     for (let at = uniform(next, 0, 30 * MINUTE); at < DURATION; at += uniform(next, 20 * MINUTE, 40 * MINUTE)) {
-      events.push({ at, feature: 'account-digest', session: template, turn: 0, user: `tenant-${Math.floor(next() * 50)}` });
+      events.push({ at, feature: 'account-digest', session: template, turn: run, user: `tenant-${Math.floor(next() * 50)}` });
+      run += 1;
+    }
+  }
+  return events.sort((a, b) => a.at - b.at);
+}
+
+/** The gpt-5.6 features, from their own seed so that the six features' events are unchanged. */
+export function generateExplicitEvents(seed: number): WorkloadEvent[] {
+  const next = random(seed ^ 0x56);
+  const events: WorkloadEvent[] = [];
+  let session = 1_000_000;
+  for (const at of steadyArrivals(next, DURATION, 90 * SECOND)) events.push({ at, feature: 'clause-qa', session: (session += 1), turn: 0, user: `user-${Math.floor(next() * 400)}` });
+  for (const start of steadyArrivals(next, DURATION, 3 * MINUTE)) {
+    session += 1;
+    const turns = 2 + Math.floor(next() * 4);
+    const who = `user-${Math.floor(next() * 400)}`;
+    let at = start;
+    for (let turn = 0; turn < turns && at < DURATION; turn += 1) {
+      events.push({ at, feature: 'agent-chat', session, turn, user: who });
+      at += uniform(next, 20 * SECOND, 60 * SECOND);
     }
   }
   return events.sort((a, b) => a.at - b.at);

@@ -10,9 +10,10 @@
  *
  * Prints per feature and in total: input cost off vs auto, hit rates, premium paid, read savings, the
  * lever savings the ledger recorded, the TTLs chosen, and the prefix-stability audit. Ends with one
- * summary line.
+ * summary line. BENCH_DUMP=<path> also writes every call's usage and planner decision to
+ * <path>.off.jsonl and <path>.auto.jsonl, for looking into what the planner did.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -27,12 +28,14 @@ import { startEmulator } from '../src/emulator/index.ts';
 import { createFileStateStore, plannerStatePath, type PlannerState } from '../src/pipeline/prompt-cache/planner-state-file.ts';
 import { createPricer } from '../src/pricing/pricer.ts';
 import { startGateway } from '../src/server/start-gateway.ts';
-import { DURATION, type FeatureName, generateEvents, prose, random, tools, type WorkloadEvent, zipf } from './prompt-cache-workload.ts';
+import { DURATION, type FeatureName, generateEvents, generateExplicitEvents, prose, random, tools, type WorkloadEvent, zipf } from './prompt-cache-workload.ts';
 
 const SEED = Number(process.env.BENCH_SEED ?? 20260821);
 const SONNET = 'claude-sonnet-4-5';
 const BEDROCK_SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
 const FEATURES: FeatureName[] = ['support-chat', 'doc-qa', 'account-digest', 'ticket-triage', 'contract-extract', 'sql-assistant'];
+/** gpt-5.6 explicit breakpoints against implicit caching: reported apart from the six features. */
+const EXPLICIT_FEATURES: FeatureName[] = ['clause-qa', 'agent-chat'];
 const PROVIDER: Record<FeatureName, string> = {
   'support-chat': 'anthropic',
   'doc-qa': 'bedrock converse',
@@ -40,6 +43,8 @@ const PROVIDER: Record<FeatureName, string> = {
   'ticket-triage': 'anthropic',
   'contract-extract': 'anthropic',
   'sql-assistant': 'openai',
+  'clause-qa': 'openai gpt-5.6 chat',
+  'agent-chat': 'openai gpt-5.6 responses',
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -64,6 +69,8 @@ const assets = (() => {
     contractInstructions: prose(next, 600, 'Extraction'),
     sqlTools,
     sqlSystem: prose(next, 3000, 'Schema note'),
+    clauseSystem: prose(random(SEED ^ 0x56c1), 2600, 'Review rule'),
+    agentInstructions: prose(random(SEED ^ 0x56a9), 2200, 'Agent guideline'),
   };
 })();
 
@@ -80,10 +87,11 @@ function eventRandom(event: WorkloadEvent): () => number {
 interface Sent {
   feature: FeatureName;
   requestId: string;
+  event: WorkloadEvent;
 }
 
 interface RunResult {
-  rows: Array<{ feature: FeatureName; row: UsageEvent }>;
+  rows: Array<{ feature: FeatureName; row: UsageEvent; event: WorkloadEvent }>;
   state: PlannerState | undefined;
   elapsedMs: number;
 }
@@ -124,6 +132,7 @@ async function run(mode: 'off' | 'auto', events: readonly WorkloadEvent[]): Prom
 
   const chats = new Map<number, Array<{ role: 'user' | 'assistant'; content: string }>>();
   const sqlChats = new Map<number, OpenAI.ChatCompletionMessageParam[]>();
+  const agentChats = new Map<number, OpenAI.Responses.ResponseInput>();
   const sent: Sent[] = [];
   const start = emulator.clock.now();
   const started = performance.now();
@@ -204,8 +213,34 @@ async function run(mode: 'off' | 'auto', events: readonly WorkloadEvent[]): Prom
         requestId = response.headers.get('x-costgate-request-id') ?? '';
         break;
       }
+      case 'clause-qa': {
+        const clauses = prose(next, 800 + Math.floor(next() * 800), `Clause ${event.session}`);
+        const { response } = await openai.chat.completions
+          .create(
+            {
+              model: 'gpt-5.6-sol',
+              messages: [
+                { role: 'system', content: assets.clauseSystem },
+                { role: 'user', content: `${clauses}\n\n${question}` },
+              ],
+            },
+            { headers },
+          )
+          .withResponse();
+        requestId = response.headers.get('x-costgate-request-id') ?? '';
+        break;
+      }
+      case 'agent-chat': {
+        const input = agentChats.get(event.session) ?? [];
+        input.push({ role: 'user', content: question });
+        const { data, response } = await openai.responses.create({ model: 'gpt-5.6-terra', instructions: assets.agentInstructions, input }, { headers }).withResponse();
+        input.push({ role: 'assistant', content: data.output_text });
+        agentChats.set(event.session, input);
+        requestId = response.headers.get('x-costgate-request-id') ?? '';
+        break;
+      }
     }
-    sent.push({ feature: event.feature, requestId });
+    sent.push({ feature: event.feature, requestId, event });
   }
   const elapsedMs = performance.now() - started;
 
@@ -224,8 +259,18 @@ async function run(mode: 'off' | 'auto', events: readonly WorkloadEvent[]): Prom
   const rows = sent.map((call) => {
     const row = byId.get(call.requestId);
     if (!row) throw new Error(`no ledger row for ${call.feature} call ${call.requestId}`);
-    return { feature: call.feature, row };
+    return { feature: call.feature, row, event: call.event };
   });
+  const dump = process.env.BENCH_DUMP;
+  if (dump) {
+    // Per-decision data for analysis: one JSON line per call with its usage and the planner's detail.
+    const lines = rows.map(({ feature, row, event }) =>
+      JSON.stringify({ feature, at: event.at, session: event.session, turn: event.turn, user: event.user, input: row.usage.input, levers: row.levers ?? [] }, (_, value: unknown) =>
+        typeof value === 'bigint' ? value.toString() : value,
+      ),
+    );
+    writeFileSync(`${dump}.${mode}.jsonl`, `${lines.join('\n')}\n`);
+  }
   return { rows, state, elapsedMs };
 }
 
@@ -243,6 +288,7 @@ interface Totals {
   readSavings: Picodollars;
   leverSaving: Picodollars;
   ttl5m: number;
+  ttl30m: number;
   ttl1h: number;
   /** The ledger's own cache accounting (cacheWritePremium / cacheReadSaving), where rows carry it. */
   ledgerPremium: Picodollars;
@@ -272,10 +318,10 @@ function asUncached(usage: Usage, reads: boolean, writes: boolean): Usage {
   return { input, output: usage.output };
 }
 
-function totals(rows: RunResult['rows'], feature: FeatureName | undefined): Totals {
-  const result: Totals = { requests: 0, inputCost: 0n, inputTokens: 0, readTokens: 0, premium: 0n, readSavings: 0n, leverSaving: 0n, ttl5m: 0, ttl1h: 0, ledgerPremium: 0n, ledgerSavings: 0n };
+function totals(rows: RunResult['rows'], features: readonly FeatureName[]): Totals {
+  const result: Totals = { requests: 0, inputCost: 0n, inputTokens: 0, readTokens: 0, premium: 0n, readSavings: 0n, leverSaving: 0n, ttl5m: 0, ttl30m: 0, ttl1h: 0, ledgerPremium: 0n, ledgerSavings: 0n };
   for (const { feature: name, row } of rows) {
-    if (feature !== undefined && name !== feature) continue;
+    if (!features.includes(name)) continue;
     const actual = price(row, row.usage);
     result.requests += 1;
     result.inputCost += actual;
@@ -290,9 +336,11 @@ function totals(rows: RunResult['rows'], feature: FeatureName | undefined): Tota
       if (lever.lever !== 'prompt_cache') continue;
       result.leverSaving += lever.saving;
       const breakpoints = (lever.detail?.breakpoints ?? []) as Array<{ ttl: string }>;
-      if (lever.detail?.mode === 'auto') {
+      // Breakpoints sent: in auto mode, and for OpenAI gpt-5.6 unless implicit caching was kept.
+      if (lever.detail?.mode === 'auto' && lever.detail.cacheMode !== 'implicit') {
         for (const breakpoint of breakpoints) {
           if (breakpoint.ttl === '1h') result.ttl1h += 1;
+          else if (breakpoint.ttl === '30m') result.ttl30m += 1;
           else result.ttl5m += 1;
         }
       }
@@ -311,34 +359,51 @@ function table(lines: string[][]): string {
 }
 
 async function main(): Promise<void> {
-  const events = generateEvents(SEED);
-  console.log(`prompt-cache benchmark: ${events.length} calls over ${DURATION / 3_600_000} simulated hours (seed ${SEED}), replayed planner off, then auto`);
+  const six = generateEvents(SEED);
+  const events = [...six, ...generateExplicitEvents(SEED)].sort((a, b) => a.at - b.at);
+  console.log(
+    `prompt-cache benchmark: ${six.length} calls of six features (+${events.length - six.length} gpt-5.6 calls reported apart) over ${DURATION / 3_600_000} simulated hours (seed ${SEED}), replayed planner off, then auto`,
+  );
   const off = await run('off', events);
   const auto = await run('auto', events);
 
-  const lines = [['feature', 'provider', 'calls', 'input $ off', 'input $ auto', 'change', 'hit off', 'hit auto', 'premium $', 'read savings $', 'lever saving $', 'TTL 5m/1h']];
   const worse: string[] = [];
-  for (const feature of [...FEATURES, undefined]) {
-    const before = totals(off.rows, feature);
-    const after = totals(auto.rows, feature);
-    if (feature !== undefined && after.inputCost > before.inputCost) worse.push(feature);
-    lines.push([
-      feature ?? 'TOTAL',
-      feature ? PROVIDER[feature] : '',
-      String(after.requests),
-      usd(before.inputCost),
-      usd(after.inputCost),
-      change(after.inputCost, before.inputCost),
-      percent(before.readTokens, before.inputTokens),
-      percent(after.readTokens, after.inputTokens),
-      usd(after.premium),
-      usd(after.readSavings),
-      usd(after.leverSaving),
-      `${after.ttl5m}/${after.ttl1h}`,
-    ]);
-  }
+  const section = (features: readonly FeatureName[], total: string) => {
+    const lines = [['feature', 'provider', 'calls', 'input $ off', 'input $ auto', 'change', 'hit off', 'hit auto', 'premium $', 'read savings $', 'lever saving $', 'TTL 5m/30m/1h']];
+    for (const group of [...features.map((feature) => [feature]), features]) {
+      const before = totals(off.rows, group);
+      const after = totals(auto.rows, group);
+      const feature = group.length === 1 ? group[0] : undefined;
+      if (feature !== undefined && after.inputCost > before.inputCost) worse.push(feature);
+      lines.push([
+        feature ?? total,
+        feature ? PROVIDER[feature] : '',
+        String(after.requests),
+        usd(before.inputCost),
+        usd(after.inputCost),
+        change(after.inputCost, before.inputCost),
+        percent(before.readTokens, before.inputTokens),
+        percent(after.readTokens, after.inputTokens),
+        usd(after.premium),
+        usd(after.readSavings),
+        usd(after.leverSaving),
+        `${after.ttl5m}/${after.ttl30m}/${after.ttl1h}`,
+      ]);
+    }
+    console.log('');
+    console.log(table(lines));
+  };
+  section(FEATURES, 'TOTAL');
+  // By simulated hour: the first hour is where the planner is still learning.
+  const hours = Array.from({ length: DURATION / 3_600_000 }, (_, hour) => {
+    const inHour = (rows: RunResult['rows']) => rows.filter(({ event }) => Math.floor(event.at / 3_600_000) === hour);
+    return `h${hour + 1} ${change(totals(inHour(auto.rows), FEATURES).inputCost, totals(inHour(off.rows), FEATURES).inputCost)}`;
+  });
+  console.log(`six features, input cost change by hour: ${hours.join(', ')}`);
   console.log('');
-  console.log(table(lines));
+  console.log('gpt-5.6 explicit breakpoints (not in the total above): off = the provider default, implicit caching, which writes every');
+  console.log('prompt at 1.25x; auto = explicit mode where the evidence says it pays more, and its lever saving is against implicit caching.');
+  section(EXPLICIT_FEATURES, 'TOTAL gpt-5.6');
   console.log('');
   console.log('hit = cache-read tokens / input tokens; premium and read savings are for the auto run (off pays no premium);');
   console.log('lever saving = what the ledger rows recorded for costgate-added breakpoints (baseline without them minus cost).');
@@ -348,18 +413,23 @@ async function main(): Promise<void> {
   console.log('\ncostgate audit prefixes (auto run):');
   console.log(formatPrefixAudit(audit, 'table').trimEnd());
 
-  const before = totals(off.rows, undefined);
-  const after = totals(auto.rows, undefined);
+  const before = totals(off.rows, FEATURES);
+  const after = totals(auto.rows, FEATURES);
+  const everything = [...FEATURES, ...EXPLICIT_FEATURES];
+  const ledger = totals(auto.rows, everything);
+  const explicitBefore = totals(off.rows, EXPLICIT_FEATURES);
+  const explicitAfter = totals(auto.rows, EXPLICIT_FEATURES);
   const timestamp = audit.find((row) => row.feature === 'ticket-triage');
   console.log(
-    `ledger cache columns (auto run): premium $${usd(after.ledgerPremium)}, read savings $${usd(after.ledgerSavings)}` +
-      (after.ledgerPremium === after.premium && after.ledgerSavings === after.readSavings ? ' (agree with the table)' : ' (differ from the table: check)'),
+    `ledger cache columns (auto run, all features): premium $${usd(ledger.ledgerPremium)}, read savings $${usd(ledger.ledgerSavings)}` +
+      (ledger.ledgerPremium === ledger.premium && ledger.ledgerSavings === ledger.readSavings ? ' (agree with the tables)' : ' (differ from the tables: check)'),
   );
   console.log(
     `\nSUMMARY prompt-cache: input cost $${usd(before.inputCost)} off -> $${usd(after.inputCost)} auto (${change(after.inputCost, before.inputCost)}), ` +
       `hit rate ${percent(before.readTokens, before.inputTokens)} -> ${percent(after.readTokens, after.inputTokens)}, ` +
       `premium $${usd(after.premium)}, read savings $${usd(after.readSavings)}, features worse off: ${worse.length === 0 ? 'none' : worse.join(',')}, ` +
-      `audit: ticket-triage ${timestamp ? `flagged (${timestamp.pattern}, $${usd(timestamp.lostPerDay, 2)}/day lost)` : 'NOT flagged'}`,
+      `audit: ticket-triage ${timestamp ? `flagged (${timestamp.pattern}, $${usd(timestamp.lostPerDay, 2)}/day lost)` : 'NOT flagged'}; ` +
+      `gpt-5.6 features: $${usd(explicitBefore.inputCost)} implicit -> $${usd(explicitAfter.inputCost)} auto (${change(explicitAfter.inputCost, explicitBefore.inputCost)})`,
   );
 }
 
