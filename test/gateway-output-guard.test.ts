@@ -31,6 +31,7 @@ before(async () => {
         loops: { maxTokens: 200 },
         drift: { maxTokens: 50 },
         agent: { reasoning: { maxThinkingTokens: 'learned' } },
+        budget: { maxTokens: 'off', reasoning: { maxThinkingTokens: 2048 } },
       },
     },
   });
@@ -202,6 +203,32 @@ describe('learned thinking budget', () => {
     // raise it is at least twice the first, or gone when that passes the client's own 16000.
     const after = detail((await ask(1700)).event)?.['maxTokens']?.['reasoningRoom'] as number;
     assert.ok(after >= budget * 2, `budget ${budget} -> ${after}`);
+  });
+});
+
+describe('what a lowered thinking budget saved', () => {
+  test('only calls that filled the budget saved, each as much as unclamped calls went past it', async () => {
+    const ask = async (reasoning: number) => {
+      const { data, response } = await anthropic.messages
+        .create(
+          { model: 'claude-sonnet-4-5', max_tokens: 12000, thinking: { type: 'enabled', budget_tokens: 8000 }, messages: [{ role: 'user', content: 'Review the plan' }] },
+          { headers: headers('budget', 50, { reasoning }) },
+        )
+        .withResponse();
+      return { data, event: await row(response.headers.get('x-costgate-request-id')) };
+    };
+    // The first five calls of the setting go unclamped: the baseline.
+    for (const reasoning of [3000, 4000, 5000, 1000, 1500]) assert.equal(detail((await ask(reasoning)).event), undefined);
+    const filled = await ask(6000);
+    assert.equal(filled.data.usage.output_tokens, 2048 + 50);
+    const baseline = detail(filled.event)?.['baselineOutputTokens'] as number;
+    // The unclamped calls past 2048 averaged 4000 (to within the sketch's 2% buckets).
+    assert.ok(Math.abs(baseline - (4000 + 50)) <= 80, `baseline ${baseline}`);
+    assert.ok((filled.event.levers?.[0]?.saving ?? 0n) > 0n);
+    const under = await ask(1200);
+    assert.equal(detail(under.event)?.['reasoning']?.['applied'], 'thinking:2048');
+    assert.equal(detail(under.event)?.['baselineOutputTokens'], undefined, 'a call that thought less than the budget was not changed by it');
+    assert.equal(under.event.levers?.[0]?.saving, 0n);
   });
 });
 

@@ -80,16 +80,23 @@ describe('OpenAI', () => {
   });
 
   test('reasoning models: max_completion_tokens leaves learned room for reasoning, effort clamped, schema applied', async () => {
-    for (let index = 0; index < WARM_UP; index += 1) await chat('classify', 5, {}, 'o4-mini', 400);
+    // The first five calls of a clamped setting go untouched (the clamp's baseline), the rest are clamped.
+    for (let index = 0; index < WARM_UP; index += 1) {
+      const { event } = await chat('classify', 5, { reasoning_effort: 'high' }, 'o4-mini', 400);
+      assert.equal(policyDetail(event)?.['reasoning'] === undefined, index < 5, `call ${index}`);
+    }
     const { data, event } = await chat('classify', 5, { reasoning_effort: 'high' }, 'o4-mini', 400);
     const detail = policyDetail(event);
     assert.deepEqual(detail?.['reasoning'], { original: 'effort:high', applied: 'effort:low' });
     assert.equal(detail?.['jsonSchema']?.via, 'response_format.json_schema');
     assert.equal(detail?.['maxTokens']?.field, 'max_completion_tokens');
-    // Warm-up calls ran clamped to low (0.4 x 400 = 160 reasoning tokens), so the room covers that.
+    // Most warm-up calls ran clamped to low (0.4 x 400 = 160 reasoning tokens), so the room covers that;
+    // the saving is priced against the unclamped calls (high: 800).
     assert.ok(detail?.['maxTokens']?.reasoningRoom >= 160);
     assert.equal(data.choices[0]?.finish_reason, 'stop', 'reasoning did not starve the answer');
     assert.equal(data.usage?.completion_tokens_details?.reasoning_tokens, 160);
+    // The baseline's reasoning is the sketch's mean of the unclamped calls: 800 to within its 2% buckets.
+    assert.ok(Math.abs(detail?.['baselineOutputTokens'] - (800 + 5)) <= 16, `baseline ${detail?.['baselineOutputTokens']}`);
   });
 
   test('the truncation guard raises a cap that cuts too many answers, at once, and records it', async () => {
@@ -97,12 +104,14 @@ describe('OpenAI', () => {
     assert.equal(first.data.choices[0]?.finish_reason, 'length');
     assert.equal(first.event.maxTokensSent, 50);
     const second = await chat('fixed', 80);
-    const guard = policyDetail(second.event)?.['truncationGuard'];
-    assert.ok(guard, 'second truncation in the window passes 1%');
-    assert.equal(guard.boost, 2);
+    assert.equal(policyDetail(second.event)?.['truncationGuard'], undefined, 'two cuts over at least 200 calls are 1%, not over it');
     const third = await chat('fixed', 80);
-    assert.equal(third.event.maxTokensSent, 100);
-    assert.equal(third.data.choices[0]?.finish_reason, 'stop');
+    const guard = policyDetail(third.event)?.['truncationGuard'];
+    assert.ok(guard, 'the third cut passes 1%');
+    assert.equal(guard.boost, 2);
+    const fourth = await chat('fixed', 80);
+    assert.equal(fourth.event.maxTokensSent, 100);
+    assert.equal(fourth.data.choices[0]?.finish_reason, 'stop');
   });
 });
 

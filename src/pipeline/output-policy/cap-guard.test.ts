@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GUARD_MIN_DENOMINATOR, newGuardState, poissonUpperBound, recordOutcome, restoreGuardState } from './cap-guard.ts';
+import { guardDenominator, newGuardState, poissonUpperBound, recordOutcome, restoreGuardState } from './cap-guard.ts';
 
 const THRESHOLD = 0.01;
 
@@ -19,9 +19,13 @@ test('real cuts raise the cap at once; runaway cuts (not counted) never do', () 
   const state = newGuardState();
   // Runaway loops cut by the cap arrive as cut: false.
   for (let index = 0; index < 50; index += 1) assert.equal(recordOutcome(state, { cut: false, lowerWouldCut: undefined }, THRESHOLD), undefined);
-  assert.equal(recordOutcome(state, { cut: true, lowerWouldCut: undefined }, THRESHOLD), undefined, `1 of at least ${GUARD_MIN_DENOMINATOR} is 1%`);
+  // At 1% a share is taken over at least 200 calls: two cuts are 1% (not over it), the third raises.
+  assert.equal(guardDenominator(THRESHOLD), 200);
+  assert.equal(guardDenominator(0.05), 100);
+  assert.equal(recordOutcome(state, { cut: true, lowerWouldCut: undefined }, THRESHOLD), undefined);
+  assert.equal(recordOutcome(state, { cut: true, lowerWouldCut: undefined }, THRESHOLD), undefined);
   const raise = recordOutcome(state, { cut: true, lowerWouldCut: undefined }, THRESHOLD);
-  assert.deepEqual(raise && { kind: raise.kind, count: raise.count, boostFrom: raise.boostFrom, boostTo: raise.boostTo }, { kind: 'raised', count: 2, boostFrom: 1, boostTo: 2 });
+  assert.deepEqual(raise && { kind: raise.kind, count: raise.count, boostFrom: raise.boostFrom, boostTo: raise.boostTo }, { kind: 'raised', count: 3, boostFrom: 1, boostTo: 2 });
   assert.equal(state.boost, 2);
   assert.deepEqual(state.outcomes, []);
 });
@@ -62,4 +66,13 @@ test('saved states are restored defensively, and the old snapshot shape (outcome
   assert.deepEqual(restoreGuardState({ outcomes: [1, 0, 1], boost: 8, lowerCalls: 12, lowerCuts: 1 }), { outcomes: [1, 0, 1], boost: 8, lowerCalls: 12, lowerCuts: 1 });
   assert.deepEqual(restoreGuardState({ outcomes: [0, 1] }, 2), { outcomes: [0, 1], boost: 2, lowerCalls: 0, lowerCuts: 0 });
   assert.deepEqual(restoreGuardState({ boost: -3, lowerCalls: Number.NaN } as never), { outcomes: [], boost: 1, lowerCalls: 0, lowerCuts: 0 });
+});
+
+test('a small threshold widens the window so that its share is still over at least 2 / threshold calls', () => {
+  const state = newGuardState();
+  for (let index = 0; index < 1000; index += 1) recordOutcome(state, { cut: false, lowerWouldCut: undefined }, 0.005);
+  assert.equal(state.outcomes.length, 400);
+  assert.equal(recordOutcome(state, { cut: true, lowerWouldCut: undefined }, 0.005), undefined);
+  assert.equal(recordOutcome(state, { cut: true, lowerWouldCut: undefined }, 0.005), undefined);
+  assert.equal(recordOutcome(state, { cut: true, lowerWouldCut: undefined }, 0.005)?.kind, 'raised');
 });

@@ -10,10 +10,20 @@
  * forever either.
  */
 
-/** The guard judges the last this-many shaped calls. */
+/** The guard judges the last this-many shaped calls (more when the threshold needs it, below). */
 export const GUARD_WINDOW = 200;
 /** A share is never computed over fewer calls than this, so one early cut is not "100%". */
 export const GUARD_MIN_DENOMINATOR = 100;
+
+/**
+ * The fewest calls a share is computed over: enough that two cuts alone never pass the threshold
+ * (2 / threshold: 200 calls at 1%). Two cuts are weak evidence at any rate near the cap's target
+ * (at 0.25%, two in 200 calls happen one time in ten), three are not (one in seventy); a cap that
+ * really cuts 2% of answers still reaches three within the window most of the time.
+ */
+export function guardDenominator(threshold: number): number {
+  return Math.max(GUARD_MIN_DENOMINATOR, Math.ceil(2 / threshold));
+}
 /** Calls under a raised cap needed before the lower cap is judged. */
 export const LOWER_MIN_CALLS = 200;
 /** The lower cap must cut at most this share of the threshold (upper 95% bound) to come back. */
@@ -48,6 +58,9 @@ export interface GuardChange {
   boostTo: number;
 }
 
+/** Bounds a restored window (a threshold of 0.1% needs 2000 calls). */
+const MAX_SAVED_OUTCOMES = 2000;
+
 export function newGuardState(): GuardState {
   return { outcomes: [], boost: 1, lowerCalls: 0, lowerCuts: 0 };
 }
@@ -56,7 +69,7 @@ export function newGuardState(): GuardState {
 export function restoreGuardState(saved: Partial<GuardState> | undefined, legacyBoost?: number): GuardState {
   const boost = saved?.boost ?? legacyBoost;
   return {
-    outcomes: Array.isArray(saved?.outcomes) ? saved.outcomes.slice(-GUARD_WINDOW).map((value) => (value ? 1 : 0)) : [],
+    outcomes: Array.isArray(saved?.outcomes) ? saved.outcomes.slice(-MAX_SAVED_OUTCOMES).map((value) => (value ? 1 : 0)) : [],
     boost: typeof boost === 'number' && Number.isFinite(boost) && boost >= 1 ? boost : 1,
     lowerCalls: nonNegative(saved?.lowerCalls),
     lowerCuts: nonNegative(saved?.lowerCuts),
@@ -93,11 +106,12 @@ export function poissonUpperBound(count: number, confidence = 0.95): number {
 
 /** Counts one shaped call; returns the change when the cap is raised or brought back down. */
 export function recordOutcome(state: GuardState, outcome: GuardOutcome, threshold: number): GuardChange | undefined {
+  const denominator = guardDenominator(threshold);
   state.outcomes.push(outcome.cut ? 1 : 0);
-  if (state.outcomes.length > GUARD_WINDOW) state.outcomes.shift();
+  while (state.outcomes.length > Math.max(GUARD_WINDOW, denominator)) state.outcomes.shift();
   if (outcome.cut) {
     const count = state.outcomes.reduce((sum, value) => sum + value, 0);
-    const share = count / Math.max(state.outcomes.length, GUARD_MIN_DENOMINATOR);
+    const share = count / Math.max(state.outcomes.length, denominator);
     if (share > threshold) {
       const change: GuardChange = { kind: 'raised', count, calls: state.outcomes.length, share, boostFrom: state.boost, boostTo: state.boost * 2 };
       state.boost *= 2;

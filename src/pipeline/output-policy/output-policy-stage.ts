@@ -8,7 +8,7 @@ import { outputControlsFor } from '../../providers/output-controls-registry.ts';
 import type { CallContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
 import { answerText, recordStreamTail, type StreamTail } from './answer-tail.ts';
-import { GUARD_MIN_DENOMINATOR } from './cap-guard.ts';
+import { guardDenominator } from './cap-guard.ts';
 import { OutputStatistics, type GuardEvent, type LearnedCap } from './output-statistics.ts';
 import { repetitionLoop } from './repetition.ts';
 import { createPolicyResolver, type ResolvedPolicy } from './resolve-policy.ts';
@@ -48,10 +48,21 @@ interface Decision {
   reasoningSetting: string;
   /** The learned thinking budget sent in place of the client's, when one was. */
   learnedThinking: LearnedCap | undefined;
+  /** The thinking budget a clamp lowered the client's to (undefined when no budget was lowered). */
+  clampedBudget?: number | undefined;
   schema: string | undefined;
   holdout: boolean;
+  /** On a holdout call, the far cap that stops a loop short of the client's cap or the model maximum. */
+  backstop?: { field: string; value: number } | undefined;
   skipped: string | undefined;
 }
+
+/**
+ * Holdout calls keep a cap this many times the learned one: far beyond any ordinary answer (the
+ * learned cap already sits past the feature's tail), so the holdout still measures the uncapped
+ * lengths, while a holdout call stuck in a loop stops there instead of at the model's maximum.
+ */
+const HOLDOUT_BACKSTOP = 8;
 
 /** Thinking at or above this share of its budget filled it (providers may stop a little short). */
 const THINKING_BOUND_SHARE = 0.98;
@@ -101,6 +112,27 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     return decision.applied !== undefined || (decision.feature !== undefined && decision.policy.maxTokens !== 'off');
   }
 
+  /**
+   * The cap bounds reasoning too on thinking models: keep the thinking budget (or the learned
+   * reasoning length) inside it, so the answer is never the part that gets starved.
+   */
+  function reasoningRoom(decision: Decision, controls: OutputControls, body: Record<string, unknown>): number | undefined {
+    const reasoning = controls.reasoning(body, decision.model);
+    if (reasoning.thinking === 'enabled' && reasoning.budgetTokens !== undefined) return reasoning.budgetTokens;
+    if (!controls.capIncludesReasoning(body, decision.model)) return 0;
+    return decision.feature === undefined ? undefined : statistics.reasoningRoom(decision.feature, decision.model, decision.policy.cap);
+  }
+
+  function withBackstop(decision: Decision, controls: OutputControls, body: Record<string, unknown>): Decision {
+    if (decision.feature === undefined || decision.policy.maxTokens !== 'learned') return decision;
+    const answer = statistics.answerCap(decision.feature, decision.policy.cap);
+    const room = answer === undefined ? undefined : reasoningRoom(decision, controls, body);
+    if (answer === undefined || room === undefined) return decision;
+    const value = answer.value * HOLDOUT_BACKSTOP + room;
+    if (decision.requested !== undefined && decision.requested.value <= value) return decision;
+    return { ...decision, backstop: { field: controls.setMaxTokens(body, decision.model, value), value } };
+  }
+
   function decide(context: CallContext, controls: OutputControls, body: Record<string, unknown>): Decision {
     const feature = context.attribution.feature;
     const model = context.call.model ?? '';
@@ -122,7 +154,12 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       holdout: random() < config.holdout,
       skipped: undefined,
     };
-    if (decision.holdout) return decision;
+    if (decision.holdout) return withBackstop(decision, controls, body);
+    // The first calls of a clamped setting go untouched, so the clamp's saving has a baseline.
+    const original =
+      feature !== undefined && (policy.reasoning || policy.learnedThinking) && statistics.needsClampBaseline(feature, model, decision.reasoningSetting)
+        ? structuredClone(body)
+        : undefined;
     let clamp: ReasoningClamp | undefined = policy.reasoning;
     if (policy.learnedThinking && feature !== undefined && clientReasoning.thinking === 'enabled' && clientReasoning.budgetTokens !== undefined) {
       const learned = statistics.thinkingBudget(feature, model, policy.cap);
@@ -133,6 +170,17 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     }
     if (clamp) decision.reasoningChange = controls.clampReasoning(body, model, clamp);
     if (!decision.reasoningChange) decision.learnedThinking = undefined;
+    else {
+      const after = controls.reasoning(body, model);
+      if (after.thinking === 'enabled' && after.budgetTokens !== undefined && after.budgetTokens < (clientReasoning.budgetTokens ?? Infinity)) {
+        decision.clampedBudget = after.budgetTokens;
+      }
+    }
+    if (decision.reasoningChange && original) {
+      for (const key of Object.keys(body)) delete body[key];
+      Object.assign(body, original);
+      return withBackstop({ ...decision, reasoningChange: undefined, learnedThinking: undefined, clampedBudget: undefined, holdout: true }, controls, body);
+    }
     if (policy.jsonSchema && !controls.choosesOwnFormat(body)) decision.schema = controls.applyJsonSchema(body, policy.jsonSchema);
 
     let answer: LearnedCap | undefined;
@@ -149,12 +197,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     }
     if (answer === undefined) return decision;
 
-    // The cap bounds reasoning too on thinking models: keep the thinking budget (or the learned
-    // reasoning length) inside it, so the answer is never the part that gets starved.
-    const reasoning = controls.reasoning(body, model);
-    let room: number | undefined = 0;
-    if (reasoning.thinking === 'enabled' && reasoning.budgetTokens !== undefined) room = reasoning.budgetTokens;
-    else if (controls.capIncludesReasoning(body, model)) room = feature === undefined ? undefined : statistics.reasoningRoom(feature, model, policy.cap);
+    const room = reasoningRoom(decision, controls, body);
     if (room === undefined) {
       decision.skipped = 'reasoning not learned yet';
       return decision;
@@ -176,7 +219,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       const cutWhat = event.cap === 'answer' ? 'capped answers cut short (runaway loops aside)' : 'calls whose thinking filled the learned budget';
       log(
         `output-policy alert: feature "${event.feature}" had ${event.count} ${cutWhat} in its last ${event.calls} shaped calls ` +
-          `(${percent(event.share)}, counted over at least ${GUARD_MIN_DENOMINATOR} > ${percent(config.truncationThreshold)}); its ${what} is raised ${event.boostTo}x at once`,
+          `(${percent(event.share)}, counted over at least ${guardDenominator(config.truncationThreshold)} > ${percent(config.truncationThreshold)}); its ${what} is raised ${event.boostTo}x at once`,
       );
     } else {
       log(
@@ -195,7 +238,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     const visible = usage ? visibleTokens(usage) : undefined;
     const ok = status >= 200 && status < 300 && facts?.errorType === undefined && usage !== undefined && visible !== undefined;
     const truncated = isLengthStop(facts?.stopReason);
-    const capCut = decision.applied !== undefined && truncated;
+    const capCut = (decision.applied !== undefined || decision.backstop !== undefined) && truncated;
     const shaped = decision.applied !== undefined || decision.reasoningChange !== undefined;
     // An answer a cap stopped (ours or the client's) that ends in a repetition loop is a runaway:
     // cutting it is what the cap is for, so it does not count against the truncation budget, its
@@ -211,7 +254,8 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
         visible,
         reasoning: usage.output.reasoning,
         model: decision.model,
-        unshaped: !shaped,
+        uncapped: decision.applied === undefined,
+        unclamped: decision.reasoningChange === undefined,
         reasoningSetting: decision.reasoningSetting,
         thinkingBudget: clientThinking,
         runaway: loop !== undefined,
@@ -244,7 +288,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
     }
     for (const event of events) alert(event);
     // A loop the client's own cap stopped is recorded too: the audit shows what a cap would save.
-    if (!shaped && decision.schema === undefined && loop === undefined) return;
+    if (!shaped && decision.schema === undefined && loop === undefined && !capCut) return;
 
     const detail: Record<string, unknown> = { policy: decision.policy.name };
     if (decision.applied) {
@@ -256,6 +300,7 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
         reasoningRoom: decision.applied.reasoningRoom,
       };
     }
+    if (decision.backstop) detail['backstop'] = { field: decision.backstop.field, original: decision.requested?.value ?? null, applied: decision.backstop.value };
     if (decision.reasoningChange) {
       detail['reasoning'] = {
         original: decision.reasoningChange.from,
@@ -283,7 +328,16 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       if (capCut && feature !== undefined) baselineVisible = Math.max(visible, statistics.expectedVisibleAbove(feature, visible) ?? visible);
       let baselineReasoning = usage.output.reasoning ?? 0;
       if (decision.reasoningChange && feature !== undefined) {
-        baselineReasoning = Math.max(baselineReasoning, statistics.expectedReasoning(feature, decision.model, decision.reasoningSetting) ?? baselineReasoning);
+        const budget = decision.clampedBudget;
+        if (budget !== undefined && usage.output.reasoning !== undefined) {
+          // A thinking budget is a ceiling: a call that thought less than it was not changed by it,
+          // and one that filled it would have gone on as far as unclamped calls that passed it.
+          if (usage.output.reasoning >= budget * THINKING_BOUND_SHARE) {
+            baselineReasoning = Math.max(baselineReasoning, statistics.expectedReasoningAbove(feature, decision.model, decision.reasoningSetting, budget) ?? baselineReasoning);
+          }
+        } else {
+          baselineReasoning = Math.max(baselineReasoning, statistics.expectedReasoning(feature, decision.model, decision.reasoningSetting) ?? baselineReasoning);
+        }
       }
       let baselineOutput = Math.round(baselineVisible + baselineReasoning);
       const clientLimit = decision.requested?.value ?? (loop ? modelOutputLimit(decision.model) : undefined);
@@ -314,9 +368,9 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
         return;
       }
       const decision = decide(context, controls, body);
-      const sent = decision.applied?.value ?? decision.requested?.value;
+      const sent = decision.applied?.value ?? decision.backstop?.value ?? decision.requested?.value;
       if (decision.requested !== undefined || sent !== undefined) context.outputCap = { requested: decision.requested?.value, sent };
-      if (decision.applied || decision.reasoningChange || decision.schema) context.bodyChanged = true;
+      if (decision.applied || decision.backstop || decision.reasoningChange || decision.schema) context.bodyChanged = true;
       // Streams a cap may stop are watched: their end tells a loop from an answer cut short.
       const tail = watchesLength(decision) ? recordStreamTail(context) : undefined;
       try {

@@ -36,7 +36,7 @@ test('a learned cap cuts at most the target share of ordinary answers, light tai
   ];
   for (const [name, draw] of shapes) {
     const statistics = new OutputStatistics();
-    for (let index = 0; index < 4000; index += 1) statistics.observe('f', { visible: draw(), reasoning: undefined, model: 'm', unshaped: true, reasoningSetting: 'default' });
+    for (let index = 0; index < 4000; index += 1) statistics.observe('f', { visible: draw(), reasoning: undefined, model: 'm', uncapped: true, unclamped: true, reasoningSetting: 'default' });
     const cap = statistics.visibleCap('f', SETTINGS) ?? 0;
     const share = exceedance(cap, draw, 40_000);
     assert.ok(share <= 0.0035, `${name}: cap ${cap} cuts ${(share * 100).toFixed(3)}%`);
@@ -52,7 +52,7 @@ test('rare runaways do not move the cap; the guard boost scales it and its step-
   const statistics = new OutputStatistics();
   for (let index = 0; index < 1000; index += 1) {
     const runaway = index % 250 === 17;
-    statistics.observe('f', { visible: runaway ? 20_000 : logNormal(random, 200, 0.5), reasoning: undefined, model: 'm', unshaped: true, reasoningSetting: 'default' });
+    statistics.observe('f', { visible: runaway ? 20_000 : logNormal(random, 200, 0.5), reasoning: undefined, model: 'm', uncapped: true, unclamped: true, reasoningSetting: 'default' });
   }
   const cap = statistics.answerCap('f', SETTINGS);
   assert.ok(cap && cap.value < 2000, `cap ${cap?.value}`);
@@ -68,7 +68,7 @@ test('answers a cap stopped in a loop are counted as runaways, not as lengths', 
   const statistics = new OutputStatistics();
   for (let index = 0; index < 1000; index += 1) {
     const runaway = index % 20 === 0;
-    statistics.observe('f', { visible: runaway ? 4096 : logNormal(random, 120, 0.6), reasoning: undefined, model: 'm', unshaped: true, reasoningSetting: 'default', runaway });
+    statistics.observe('f', { visible: runaway ? 4096 : logNormal(random, 120, 0.6), reasoning: undefined, model: 'm', uncapped: true, unclamped: true, reasoningSetting: 'default', runaway });
   }
   assert.equal(statistics.runaways('f'), 50);
   const cap = statistics.visibleCap('f', SETTINGS) ?? 0;
@@ -80,19 +80,18 @@ test('learned thinking budgets come only from calls that enabled thinking, never
   const random = seeded(9);
   const statistics = new OutputStatistics();
   for (let index = 0; index < 300; index += 1) {
-    statistics.observe('agent', { visible: 100, reasoning: logNormal(random, 2000, 0.3), model: 'claude', unshaped: true, reasoningSetting: 'thinking:16000', thinkingBudget: 16000 });
+    statistics.observe('agent', { visible: 100, reasoning: logNormal(random, 2000, 0.3), model: 'claude', uncapped: true, unclamped: true, reasoningSetting: 'thinking:16000', thinkingBudget: 16000 });
     // Calls without thinking report 0 reasoning: they must not drag the budget down.
-    statistics.observe('agent', { visible: 100, reasoning: 0, model: 'claude', unshaped: true, reasoningSetting: 'default' });
+    statistics.observe('agent', { visible: 100, reasoning: 0, model: 'claude', uncapped: true, unclamped: true, reasoningSetting: 'default' });
   }
   const budget = statistics.thinkingBudget('agent', 'claude', SETTINGS);
   assert.ok(budget && budget.value > 2000 * Math.exp(0.3 * 2.33) && budget.value < 8000, `budget ${budget?.value}`);
   assert.equal(statistics.thinkingBudget('agent', 'other-model', SETTINGS), undefined);
   const tiny = new OutputStatistics();
-  for (let index = 0; index < 200; index += 1) tiny.observe('f', { visible: 5, reasoning: 50, model: 'claude', unshaped: true, reasoningSetting: 'thinking:2048', thinkingBudget: 2048 });
+  for (let index = 0; index < 200; index += 1) tiny.observe('f', { visible: 5, reasoning: 50, model: 'claude', uncapped: true, unclamped: true, reasoningSetting: 'thinking:2048', thinkingBudget: 2048 });
   assert.equal(tiny.thinkingBudget('f', 'claude', SETTINGS)?.value, 1024);
 
-  statistics.judge('agent', 'thinking', { cut: true, lowerWouldCut: undefined }, 0.01, 1);
-  statistics.judge('agent', 'thinking', { cut: true, lowerWouldCut: undefined }, 0.01, 2);
+  for (let index = 0; index < 3; index += 1) statistics.judge('agent', 'thinking', { cut: true, lowerWouldCut: undefined }, 0.01, index);
   const restored = OutputStatistics.fromSnapshot(JSON.parse(JSON.stringify(statistics.snapshot())));
   assert.deepEqual(restored.thinkingBudget('agent', 'claude', SETTINGS), statistics.thinkingBudget('agent', 'claude', SETTINGS));
   assert.equal(restored.thinkingBudget('agent', 'claude', SETTINGS)?.lower, budget.value);

@@ -11,6 +11,8 @@ const MAX_FEATURES = 500;
 const MAX_MODELS_PER_FEATURE = 16;
 const MAX_REASONING_SETTINGS = 64;
 const MAX_ALERTS = 50;
+/** Unclamped calls a clamp's baseline needs before its saving is priced. */
+const MIN_CLAMP_BASELINE = 5;
 /** However heavy a feature's tail looks, a cap is never set further than this beyond its percentile. */
 const MAX_TAIL_FACTOR = 10;
 /** Anthropic's smallest thinking budget: a learned budget never goes below it. */
@@ -36,8 +38,10 @@ export interface Observation {
   /** Reasoning tokens when the provider reported them. */
   reasoning: number | undefined;
   model: string;
-  /** True when no cap or clamp of ours shaped this call (holdout, warm-up): it feeds the baselines. */
-  unshaped: boolean;
+  /** No answer cap of ours applied (holdout, warm-up): its answer length feeds the cap's baseline. */
+  uncapped: boolean;
+  /** No reasoning clamp of ours applied: its reasoning feeds the clamp's baseline. */
+  unclamped: boolean;
   /** The client's own reasoning setting (before any clamp), e.g. "effort:high". */
   reasoningSetting: string;
   /** The thinking budget the client asked for, when it enabled budgeted thinking. */
@@ -199,8 +203,8 @@ export class OutputStatistics {
         touch(state.thinking, observation.model, () => new QuantileSketch(), MAX_MODELS_PER_FEATURE).add(observation.reasoning);
       }
     }
-    if (observation.unshaped) {
-      if (!observation.runaway) state.unshapedVisible.add(observation.visible);
+    if (observation.uncapped && !observation.runaway) state.unshapedVisible.add(observation.visible);
+    if (observation.unclamped) {
       if (observation.reasoning !== undefined) {
         const key = `${observation.model}|${observation.reasoningSetting}`;
         touch(state.unshapedReasoning, key, () => new QuantileSketch(), MAX_REASONING_SETTINGS).add(observation.reasoning);
@@ -263,10 +267,30 @@ export class OutputStatistics {
     return this.peek(feature)?.unshapedVisible.meanAbove(observed);
   }
 
-  /** Mean reasoning of unshaped calls with this model and client setting: the counterfactual of a clamp. */
+  /** Mean reasoning of unclamped calls with this model and client setting: the counterfactual of a clamp. */
   expectedReasoning(feature: string, model: string, setting: string): number | undefined {
     const sketch = this.peek(feature)?.unshapedReasoning.get(`${model}|${setting}`);
-    return sketch && sketch.weight >= 5 ? sketch.mean() : undefined;
+    return sketch && sketch.weight >= MIN_CLAMP_BASELINE ? sketch.mean() : undefined;
+  }
+
+  /**
+   * Mean reasoning of the unclamped calls (this model and client setting) that went past `threshold`:
+   * where a call that filled a lowered thinking budget would have gone. Undefined when none did.
+   */
+  expectedReasoningAbove(feature: string, model: string, setting: string, threshold: number): number | undefined {
+    const sketch = this.peek(feature)?.unshapedReasoning.get(`${model}|${setting}`);
+    return sketch && sketch.weight >= MIN_CLAMP_BASELINE ? sketch.meanAbove(threshold) : undefined;
+  }
+
+  /**
+   * True while a clamp on this model and client setting has too few unclamped calls to price its
+   * saving, and the model reports reasoning apart (or has not been seen yet): such calls are better
+   * left alone until the baseline exists, else the clamp's saving goes unrecorded for a long time.
+   */
+  needsClampBaseline(feature: string, model: string, setting: string): boolean {
+    const state = this.peek(feature);
+    if (state?.reasoningReported.get(model) === false) return false;
+    return (state?.unshapedReasoning.get(`${model}|${setting}`)?.weight ?? 0) < MIN_CLAMP_BASELINE;
   }
 
   /**
