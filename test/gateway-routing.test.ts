@@ -179,6 +179,8 @@ test('a judge model grades the cheap answer; a low grade escalates and the judge
     ['gpt-4o', 'answer'],
   ]);
   assert.equal(attempts[1]?.score, 0.2);
+  assert.equal(routingDetail(event).judgeCost, attempts[1]?.cost);
+  assert.equal(routingDetail(event).escalationCost, attempts[0]?.cost);
   const extra = BigInt(attempts[0]?.cost ?? '0') + BigInt(attempts[1]?.cost ?? '0');
   assert.equal(event.cost, cost('openai', 'gpt-4o', event.usage) + extra);
 });

@@ -235,11 +235,18 @@ export function createRouterStage(options: RouterStageOptions): Stage {
   ): void {
     const usage = context.facts?.usage;
     const finalCost = price(options.pricer, context, served, usage);
-    let extraCost: Picodollars | undefined = 0n;
-    for (const extra of extraCalls) {
-      const cost = price(options.pricer, context, extra.model, extra.usage);
-      extraCost = cost === undefined || extraCost === undefined ? undefined : extraCost + cost;
-    }
+    const sum = (purpose: ExtraUpstreamCall['purpose']): Picodollars | undefined => {
+      let total: Picodollars | undefined = 0n;
+      for (const extra of extraCalls) {
+        if (extra.purpose !== purpose) continue;
+        const cost = price(options.pricer, context, extra.model, extra.usage);
+        total = cost === undefined || total === undefined ? undefined : total + cost;
+      }
+      return total;
+    };
+    const escalationCost = sum('escalated');
+    const judgeCost = sum('judge');
+    const extraCost = escalationCost === undefined || judgeCost === undefined ? undefined : escalationCost + judgeCost;
     // Baseline: the model the client asked for, priced on the tokens actually observed (an estimate).
     const baseline = usage ? price(options.pricer, context, requested, usage) : undefined;
     const detail: Record<string, unknown> = {
@@ -249,9 +256,10 @@ export function createRouterStage(options: RouterStageOptions): Stage {
       servedModel: served,
       tiers: policy.tiers,
       escalations: extraCalls.filter((extra) => extra.purpose === 'escalated').length,
-      escalationCost: money(extraCost),
+      escalationCost: money(escalationCost),
       attempts,
     };
+    if (extraCalls.some((extra) => extra.purpose === 'judge')) detail.judgeCost = money(judgeCost);
     if (policy.strategy !== 'classifier') detail.threshold = policy.cascade.threshold;
     if (probabilities) detail.predicted = Object.fromEntries(Object.entries(probabilities).map(([model, value]) => [model, round(value)]));
     if (streamBufferMs !== undefined) detail.streamBufferMs = streamBufferMs;
