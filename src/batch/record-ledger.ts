@@ -119,47 +119,5 @@ export async function openBatchLedger(path: string, markerPath: string): Promise
       };
     }
   }
-  return lingeringLedger(path);
-}
-
-/** How long the ledger file stays open after an append: the appends of one collected chunk come in a burst. */
-const LINGER_MS = 1000;
-
-/**
- * The ledger file opened once per burst of appends rather than once per append: every open of a
- * large ledger loads its request-id index and checkpoints on close, so a million-line job's 200
- * pages paid that 200 times. It closes a second after the last append, so `costgate report` from
- * another terminal gets its turn while the job waits for the provider.
- */
-function lingeringLedger(path: string): BatchLedger {
-  let held: ReturnType<typeof openDuckDbLedger> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  // Two instances on one file in one process are not guarded by the file lock: an open waits for the last close.
-  let closing: Promise<void> = Promise.resolve();
-  const release = (): Promise<void> => {
-    const ledger = held;
-    held = undefined;
-    if (ledger) closing = closing.then(async () => (await ledger).close()).catch(() => {});
-    return closing;
-  };
-  return {
-    async append(events) {
-      clearTimeout(timer);
-      held ??= closing.then(() => openDuckDbLedger({ path, hold: true }));
-      try {
-        const ledger = await held.catch((error: unknown) => {
-          held = undefined; // a failed open (lock timeout) is tried afresh on the next append
-          throw error;
-        });
-        await ledger.append(events);
-      } finally {
-        timer = setTimeout(() => void release(), LINGER_MS);
-        timer.unref();
-      }
-    },
-    async close() {
-      clearTimeout(timer);
-      await release();
-    },
-  };
+  return openDuckDbLedger({ path });
 }
