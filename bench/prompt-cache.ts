@@ -405,7 +405,8 @@ async function main(): Promise<void> {
   console.log('prompt at 1.25x; auto = explicit mode where the evidence says it pays more, and its lever saving is against implicit caching.');
   section(EXPLICIT_FEATURES, 'TOTAL gpt-5.6');
   console.log('');
-  console.log('hit = cache-read tokens / input tokens; premium and read savings are for the auto run (off pays no premium);');
+  console.log('hit = cache-read tokens / input tokens; premium and read savings are for the auto run (off pays no premium, but for');
+  console.log('the gpt-5.6 features, whose implicit caching bills every write);');
   console.log('lever saving = what the ledger rows recorded for costgate-added breakpoints (baseline without them minus cost).');
   console.log(`wall time: off ${(off.elapsedMs / 1000).toFixed(1)} s, auto ${(auto.elapsedMs / 1000).toFixed(1)} s`);
 
