@@ -181,14 +181,17 @@ export function createRouterStage(options: RouterStageOptions): Stage {
       options.recentCalls.remember(context.requestId, { model: served, feature: policy.feature, prompt: prompt || undefined, tiers });
     }
     const strongest = tiers.at(-1) as string;
-    if (succeeded && served !== strongest && policy.shadowRate > 0 && random() < policy.shadowRate) {
+    // A shadow comparison needs the cheap answer's text: a cascade has it; a classifier-routed call
+    // has it when not streamed (a live stream is not kept). Without it no strong call is paid for.
+    const servedAnswer = cheapAnswer ?? (context.result ? view.readAnswer(context.call, context.result.body)?.text : undefined);
+    if (succeeded && served !== strongest && servedAnswer !== undefined && policy.shadowRate > 0 && random() < policy.shadowRate) {
       const shadow = launchShadow({
         parent: context,
         next,
         view,
         cheapModel: served,
         strongModel: strongest,
-        cheapAnswer: cheapAnswer ?? (context.result ? view.readAnswer(context.call, context.result.body)?.text : undefined),
+        cheapAnswer: servedAnswer,
         prompt,
         capturePrompt: policy.capturePrompts,
         feature: policy.feature,

@@ -19,7 +19,7 @@ export interface ShadowOptions {
   view: RoutingView;
   cheapModel: string;
   strongModel: string;
-  cheapAnswer: string | undefined;
+  cheapAnswer: string;
   prompt: string;
   capturePrompt: boolean;
   feature: string | undefined;
@@ -63,7 +63,7 @@ async function runShadow(options: ShadowOptions): Promise<void> {
     const extraCalls: ExtraUpstreamCall[] = [];
     let score: number | undefined;
     let method: string | undefined;
-    if (strongAnswer !== undefined && options.cheapAnswer !== undefined) {
+    if (strongAnswer !== undefined) {
       if (options.judge) {
         const judgeCall = view.judgeCall(parent.call, options.judge, SHADOW_JUDGE_INSTRUCTION, options.prompt, `Reference answer:\n${strongAnswer}\n\nCandidate answer:\n${options.cheapAnswer}`);
         const judged = await runAttempt(parent, options.next, judgeCall, { probe: true, sink: new BufferingSink(), signal: controller.signal });
