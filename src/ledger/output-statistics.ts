@@ -40,7 +40,7 @@ export interface OutputStatisticsRow {
   reasoningTokens: number;
   /** Calls whose provider reported reasoning apart from the answer. */
   reasoningReported: number;
-  /** Answer tokens: output minus reasoning (all output when reasoning is not reported); runaway loops left out. */
+  /** Answer tokens: output minus reasoning (all output when reasoning is not reported), of answers that ended by themselves (not stopped by a cap). */
   visible: TokenPercentiles;
   /** Null when no call reported reasoning. */
   reasoning: TokenPercentiles | null;

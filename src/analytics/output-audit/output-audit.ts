@@ -134,7 +134,7 @@ export function formatOutputAudit(rows: readonly OutputAuditRow[], format: 'tabl
   }
   out.push(
     '',
-    'answer = output minus reasoning, runaway loops left out. "learned cap" = what outputPolicy maxTokens: learned would set (the percentile',
+    'answer = output minus reasoning, of answers that ended by themselves (not stopped by a cap). "learned cap" = what outputPolicy maxTokens: learned would set (the percentile',
     'times the room the feature\'s own tail needs to cut the target share of answers, at least the headroom; floor); "cap would cut" = answers',
     'beyond it; "cap saves" prices the answer tokens beyond it, loops included; "effort clamp saves ≤" prices all reasoning tokens (a clamp to none).',
   );

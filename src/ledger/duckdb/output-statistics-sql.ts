@@ -15,7 +15,8 @@ function setting(value: number | undefined, fallback: number, name: string, vali
  * its group's simulated cap to add up what that cap would have cut. The cap follows the output
  * policy's rule: the percentile times the tail room the feature's own p(1 - 10(1 - percentile)) to
  * percentile ratio gives to reach the target share (at least the headroom, at most 10x), learned
- * from answers only: runaway loops the gateway recognised are left out of the lengths.
+ * from answers that ended by themselves (calls a cap stopped, runaway loops among them, are left out
+ * of the lengths; the cap's saving and would-be cuts still count them).
  */
 export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
   const values: Record<string, DuckDBValue> = {
@@ -37,7 +38,10 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
       SELECT feature, provider, ${MODEL} AS model, input_total, output_total, output_reasoning,
         coalesce(output_text, greatest(output_total - coalesce(output_reasoning, 0), 0)) AS visible,
         max_tokens_requested, stop_reason, cost_picousd, levers,
-        coalesce(len(json_extract(levers::JSON, '$[*].detail.runaway')) > 0, false) AS runaway
+        coalesce(len(json_extract(levers::JSON, '$[*].detail.runaway')) > 0, false) AS runaway,
+        -- Lengths learned from answers that ended by themselves: a cap-stopped length is only a lower
+        -- bound, and the unrecognised runaways among them would drag the percentile to the cap.
+        stop_reason IS NULL OR stop_reason NOT IN ${LENGTH_STOPS} AS ended
       FROM usage_events ${filter}
     ), groups AS (
       SELECT feature, provider, model,
@@ -46,8 +50,8 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
         coalesce(sum(output_total), 0) AS output_tokens,
         coalesce(sum(output_reasoning), 0) AS reasoning_tokens,
         count(output_reasoning) AS reasoning_reported,
-        quantile_disc(visible, [0.5, 0.95, 0.99]) FILTER (WHERE NOT runaway) AS visible_q,
-        max(visible) FILTER (WHERE NOT runaway) AS visible_max,
+        quantile_disc(visible, [0.5, 0.95, 0.99]) FILTER (WHERE ended) AS visible_q,
+        max(visible) FILTER (WHERE ended) AS visible_max,
         count(*) FILTER (WHERE runaway) AS runaways,
         quantile_disc(output_reasoning, [0.5, 0.95, 0.99]) AS reasoning_q,
         max(output_reasoning) AS reasoning_max,
@@ -55,8 +59,8 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
         max(max_tokens_requested) AS requested_max,
         count(*) FILTER (WHERE max_tokens_requested IS NULL) AS requested_unset,
         count(*) FILTER (WHERE stop_reason IN ${LENGTH_STOPS}) AS truncated,
-        quantile_cont(visible, $percentile::DOUBLE) FILTER (WHERE NOT runaway) AS cap_upper,
-        quantile_cont(visible, greatest(0.5, 1 - 10 * (1 - $percentile::DOUBLE))) FILTER (WHERE NOT runaway) AS cap_lower,
+        quantile_cont(visible, $percentile::DOUBLE) FILTER (WHERE ended) AS cap_upper,
+        quantile_cont(visible, greatest(0.5, 1 - 10 * (1 - $percentile::DOUBLE))) FILTER (WHERE ended) AS cap_lower,
         greatest($floor::BIGINT, ceil(coalesce(cap_upper, 0) * CASE
           WHEN log10((1 - $percentile::DOUBLE) / $target::DOUBLE) <= 0 OR 1 - 10 * (1 - $percentile::DOUBLE) < 0.5 OR coalesce(cap_lower, 0) <= 0 THEN $headroom::DOUBLE
           ELSE least(10, greatest($headroom::DOUBLE, pow(cap_upper / cap_lower, log10((1 - $percentile::DOUBLE) / $target::DOUBLE))))
