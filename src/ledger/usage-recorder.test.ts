@@ -79,7 +79,8 @@ describe('usage recorder', () => {
       await sleep(15);
     }
     await assert.rejects(recorder.flush(), /ledger unavailable/);
-    assert.ok(errors.length >= 2, `failures were reported (${errors.length})`);
+    // Retries run on timers, which a loaded machine delays: wait for them rather than for a fixed time.
+    await eventually(() => errors.length >= 2, 'failures were reported');
     assert.equal(recorder.pending(), 50);
     assert.ok(segments(spoolDir).length >= 2, 'each attempt sealed a segment, all kept');
     healthy = true;
