@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { LedgerAnalytics } from '../ledger/analytics.ts';
 import { analyticsSearch, MONEY_FIELDS, reviveMoney, type AnalyticsParameters } from '../ledger/analytics-codec.ts';
 import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
-import { holderMarkerPath } from '../server/start-gateway.ts';
 import { CliError } from './cli-error.ts';
+import { adminHeaders, holdingGateway } from './ledger-reader.ts';
 
 /** What the analytics commands read: the ledger's analytics, in-process or through a running gateway. */
 export interface AnalyticsReader extends Pick<LedgerAnalytics, 'pareto' | 'growth' | 'costPercentiles' | 'tokenRatios' | 'savings' | 'hourlySeries' | 'modelProfile'> {
@@ -12,17 +11,8 @@ export interface AnalyticsReader extends Pick<LedgerAnalytics, 'pareto' | 'growt
   close(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function remote(url: string): AnalyticsReader {
-  const headers: Record<string, string> = process.env.COSTGATE_ADMIN_KEY ? { authorization: `Bearer ${process.env.COSTGATE_ADMIN_KEY}` } : {};
+  const headers = adminHeaders();
   async function call<T>(method: string, parameters: AnalyticsParameters): Promise<T> {
     const response = await fetch(`${url}/costgate/admin/analytics/${method}?${analyticsSearch(parameters)}`, { headers });
     const body = (await response.json()) as { error?: { message: string } };
@@ -58,11 +48,8 @@ function remote(url: string): AnalyticsReader {
 
 /** The ledger file itself, or, while a gateway holds it open, that gateway's admin API. */
 export async function openAnalyticsReader(path: string): Promise<AnalyticsReader> {
-  const marker = holderMarkerPath(path);
-  if (existsSync(marker)) {
-    const holder = JSON.parse(readFileSync(marker, 'utf8')) as { url: string; pid: number };
-    if (alive(holder.pid)) return remote(holder.url);
-  }
+  const gateway = holdingGateway(path);
+  if (gateway) return remote(gateway);
   const ledger = await openDuckDbLedger({ path, mustExist: true });
   return {
     pareto: (query) => ledger.pareto(query),

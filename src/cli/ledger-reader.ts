@@ -18,9 +18,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The URL of a running gateway that holds `path` open, if there is one. */
+export function holdingGateway(path: string): string | undefined {
+  const marker = holderMarkerPath(path);
+  if (!existsSync(marker)) return undefined;
+  const holder = JSON.parse(readFileSync(marker, 'utf8')) as { url: string; pid: number };
+  return alive(holder.pid) ? holder.url : undefined;
+}
+
+/** The admin API's credential, when the gateway requires one. */
+export function adminHeaders(): Record<string, string> {
+  return process.env.COSTGATE_ADMIN_KEY ? { authorization: `Bearer ${process.env.COSTGATE_ADMIN_KEY}` } : {};
+}
+
 /** Reads through a running gateway's admin API: the gateway holds the ledger file open. */
 function remoteReader(url: string): LedgerReader {
-  const headers: Record<string, string> = process.env.COSTGATE_ADMIN_KEY ? { authorization: `Bearer ${process.env.COSTGATE_ADMIN_KEY}` } : {};
+  const headers = adminHeaders();
   async function get<T>(path: string, search: URLSearchParams): Promise<T> {
     const response = await fetch(`${url}/costgate/admin/${path}?${search}`, { headers });
     const body = (await response.json()) as T & { error?: { message: string } };
@@ -60,10 +73,6 @@ function remoteReader(url: string): LedgerReader {
 
 /** The ledger file itself, or, while a gateway holds it open, that gateway's admin API. */
 export async function openLedgerReader(path: string): Promise<LedgerReader> {
-  const marker = holderMarkerPath(path);
-  if (existsSync(marker)) {
-    const holder = JSON.parse(readFileSync(marker, 'utf8')) as { url: string; pid: number };
-    if (alive(holder.pid)) return remoteReader(holder.url);
-  }
-  return openDuckDbLedger({ path, mustExist: true });
+  const gateway = holdingGateway(path);
+  return gateway ? remoteReader(gateway) : openDuckDbLedger({ path, mustExist: true });
 }
