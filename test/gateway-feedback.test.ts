@@ -34,8 +34,12 @@ async function call(feature: string, content: string): Promise<string> {
   return requestId;
 }
 
-async function feedback(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${stack.url}/costgate/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function feedback(body: unknown, key = 'sk-client'): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${stack.url}/costgate/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -75,6 +79,7 @@ test('feedback on an unrouted call falls back to its ledger row; unknown ids and
   assert.equal(answer.json.model, 'gpt-4o');
   assert.equal(answer.json.trainingExample, false);
   assert.equal((await feedback({ requestId: 'no-such-call', thumbs: 'up' })).status, 404);
+  assert.equal((await feedback({ requestId, thumbs: 'down' }, 'sk-someone-else')).status, 404, 'another key cannot score the call');
   assert.equal((await feedback({ requestId, score: 1.5 })).status, 400);
   assert.equal((await feedback({ requestId, score: 1, thumbs: 'up' })).status, 400);
   assert.equal((await feedback({ thumbs: 'up' })).status, 400);

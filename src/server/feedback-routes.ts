@@ -1,5 +1,6 @@
 import type { Outcome } from '../core/outcome.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import { apiKeyId } from '../pipeline/attribution/attribution-stage.ts';
 import type { RecentCalls } from '../pipeline/router/recent-calls.ts';
 import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
 
@@ -81,7 +82,8 @@ export function parseFeedback(body: unknown): { requestId: string; score: number
  * POST /costgate/feedback {"requestId", "score": 0..1 | "thumbs": "up"|"down", "comment"?}: the
  * application's or its user's verdict on one call, stored with the ledger as an outcome for the
  * model that answered. Only calls the gateway knows (recent routed calls, or ledger rows) accept
- * feedback, so a request id that was never served is a 404.
+ * feedback, so a request id that was never served is a 404, and only from the credential (Bearer or
+ * x-api-key, compared by hash) that made the call.
  */
 export function createFeedbackRoute(dependencies: FeedbackDependencies) {
   return async function handleFeedback(request: GatewayRequest, response: GatewayResponse): Promise<void> {
@@ -105,6 +107,7 @@ export function createFeedbackRoute(dependencies: FeedbackDependencies) {
     const recent = dependencies.recentCalls?.get(parsed.requestId);
     let model = recent?.model;
     let feature = recent?.feature;
+    let callerOfCall = recent?.apiKeyId;
     if (!recent) {
       await dependencies.flush?.();
       const [row] = await dependencies.ledger.get([parsed.requestId]);
@@ -114,6 +117,13 @@ export function createFeedbackRoute(dependencies: FeedbackDependencies) {
       }
       model = row.servedModel ?? row.requestedModel;
       feature = row.attribution.feature;
+      callerOfCall = row.attribution.apiKeyId;
+    }
+    // A call made with a key takes feedback only from the same key; another key learns nothing,
+    // not even that the call exists.
+    if (callerOfCall !== undefined && callerOfCall !== apiKeyId(request.headers)) {
+      fail(response, 404, `no call with request id ${parsed.requestId}`, 'not_found_error');
+      return;
     }
     const outcome: Outcome = { requestId: parsed.requestId, time: Date.now(), source: 'feedback', model, score: parsed.score, feature, prompt: recent?.prompt };
     if (Object.keys(parsed.detail).length > 0) outcome.detail = parsed.detail;

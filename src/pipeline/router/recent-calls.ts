@@ -9,6 +9,8 @@ export interface RecentCall {
   prompt: string | undefined;
   /** The tiers of the policy that routed it, cheapest first. */
   tiers: readonly string[];
+  /** Hash of the credential that made the call: only the same caller may give feedback on it. */
+  apiKeyId?: string | undefined;
   at: number;
 }
 

@@ -178,7 +178,13 @@ export function createRouterStage(options: RouterStageOptions): Stage {
 
     const succeeded = (context.result?.status ?? context.sink.status ?? 0) < 300 && !context.facts?.errorType;
     if (policy.capturePrompts && options.recentCalls && succeeded) {
-      options.recentCalls.remember(context.requestId, { model: served, feature: policy.feature, prompt: prompt || undefined, tiers });
+      options.recentCalls.remember(context.requestId, {
+        model: served,
+        feature: policy.feature,
+        prompt: prompt || undefined,
+        tiers,
+        apiKeyId: context.attribution.apiKeyId,
+      });
     }
     const strongest = tiers.at(-1) as string;
     // A shadow comparison needs the cheap answer's text: a cascade has it; a classifier-routed call
