@@ -34,3 +34,39 @@ export function emptyUsage(): Usage {
 export function cacheWriteTokens(usage: Usage): number {
   return (usage.input.cacheWrite5m ?? 0) + (usage.input.cacheWrite1h ?? 0);
 }
+
+/** Drops undefined members, as exactOptionalPropertyTypes wants for the optional usage fields. */
+export function withoutUndefined<Key extends string>(fields: Record<Key, number | undefined>): { [K in Key]?: number } {
+  const result: { [K in Key]?: number } = {};
+  for (const key of Object.keys(fields) as Key[]) {
+    const value = fields[key];
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
+}
+
+/**
+ * Splits a provider's cache-write count into 5-minute and 1-hour writes from its per-TTL breakdown.
+ * No breakdown reported: every write is a default (5-minute) write. Writes the breakdown does not
+ * account for are 5-minute writes too, so the two parts always add up to what was billed.
+ */
+export function splitCacheWrites(
+  written: number | undefined,
+  reported5m: number | undefined,
+  reported1h: number | undefined,
+): { cacheWrite5m: number | undefined; cacheWrite1h: number | undefined } {
+  if (reported5m === undefined && reported1h === undefined) return { cacheWrite5m: written, cacheWrite1h: undefined };
+  const cacheWrite1h = reported1h ?? 0;
+  const remainder = Math.max(0, (written ?? 0) - (reported5m ?? 0) - cacheWrite1h);
+  return { cacheWrite5m: (reported5m ?? 0) + remainder, cacheWrite1h };
+}
+
+/**
+ * Input usage of a provider that reports cache reads and writes on top of its input count
+ * (Anthropic, Bedrock): the total is their sum.
+ */
+export function additiveInputUsage(parts: { noCache: number | undefined; cacheRead: number | undefined; cacheWrite5m: number | undefined; cacheWrite1h: number | undefined }): InputUsage {
+  const { noCache, cacheRead, cacheWrite5m, cacheWrite1h } = parts;
+  const total = noCache === undefined ? undefined : noCache + (cacheRead ?? 0) + (cacheWrite5m ?? 0) + (cacheWrite1h ?? 0);
+  return withoutUndefined({ total, noCache, cacheRead, cacheWrite5m, cacheWrite1h });
+}

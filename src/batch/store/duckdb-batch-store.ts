@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { isLockConflict } from '../../ledger/duckdb/open-database.ts';
+import { type DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { openDuckDbFile, takeTurn } from '../../ledger/duckdb/open-database.ts';
 import { migrate } from '../../ledger/duckdb/migrations.ts';
 import { BATCH_MIGRATIONS } from './batch-migrations.ts';
 import type { BatchStore, ChunkRecord, JobRecord, JobSummary, LineState, MergeLine, UnrecordedLine } from './batch-store.ts';
@@ -32,36 +31,6 @@ export interface DuckDbBatchStoreOptions {
 }
 
 const SETTINGS = { memory_limit: '96MB', threads: '1', preserve_insertion_order: 'true', allocator_flush_threshold: '8MB' };
-const queues = new Map<string, Promise<void>>();
-
-function takeTurn<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  const result = previous.then(task);
-  const tail = result.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
-  });
-  return result;
-}
-
-async function openInstance(path: string, lockTimeoutMs: number): Promise<DuckDBInstance> {
-  const started = Date.now();
-  let delay = 5;
-  for (;;) {
-    try {
-      return await DuckDBInstance.create(path, SETTINGS);
-    } catch (error) {
-      if (!isLockConflict(error) || Date.now() - started > lockTimeoutMs) throw error;
-      await sleep(delay * (0.5 + Math.random()));
-      delay = Math.min(delay * 2, 200);
-    }
-  }
-}
-
 export type Work = <T>(task: (connection: DuckDBConnection) => Promise<T>) => Promise<T>;
 
 const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
@@ -179,11 +148,11 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
   const work: Work = (task) =>
     takeTurn(path, async () => {
       if (holding && !held) {
-        const instance = await openInstance(path, lockTimeoutMs);
+        const instance = await openDuckDbFile(path, SETTINGS, lockTimeoutMs);
         held = { instance, connection: await instance.connect() };
       }
       if (held) return task(held.connection);
-      const instance = await openInstance(path, lockTimeoutMs);
+      const instance = await openDuckDbFile(path, SETTINGS, lockTimeoutMs);
       try {
         const connection = await instance.connect();
         try {

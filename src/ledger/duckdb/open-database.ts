@@ -13,7 +13,7 @@ export type AccessMode = 'read' | 'write';
 
 export class LedgerLockedError extends Error {
   constructor(path: string, waitedMs: number, cause: unknown) {
-    super(`ledger ${path} stayed locked by another process for ${waitedMs} ms; is a long report or another gateway holding it?`, { cause });
+    super(`${path} stayed locked by another process for ${waitedMs} ms; is a long report or another gateway holding it?`, { cause });
     this.name = 'LedgerLockedError';
   }
 }
@@ -37,7 +37,7 @@ export function isLockConflict(error: unknown): boolean {
  */
 const queues = new Map<string, Promise<void>>();
 
-function takeTurn<T>(key: string, task: () => Promise<T>): Promise<T> {
+export function takeTurn<T>(key: string, task: () => Promise<T>): Promise<T> {
   const previous = queues.get(key) ?? Promise.resolve();
   const result = previous.then(task);
   const tail = result.then(
@@ -106,7 +106,11 @@ export async function holdDatabase(path: string, options: OpenOptions): Promise<
 }
 
 async function openWithRetry(path: string, mode: AccessMode, lockTimeoutMs: number, extra: Record<string, string> = {}): Promise<DuckDBInstance> {
-  const settings: Record<string, string> = mode === 'read' ? { ...extra, access_mode: 'READ_ONLY' } : extra;
+  return openDuckDbFile(path, mode === 'read' ? { ...extra, access_mode: 'READ_ONLY' } : extra, lockTimeoutMs);
+}
+
+/** Opens a DuckDB file, waiting (with jittered backoff) while another process holds a conflicting lock. */
+export async function openDuckDbFile(path: string, settings: Record<string, string>, lockTimeoutMs: number): Promise<DuckDBInstance> {
   const started = Date.now();
   let delay = FIRST_RETRY_DELAY_MS;
   for (;;) {

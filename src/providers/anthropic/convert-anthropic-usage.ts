@@ -23,7 +23,7 @@
  * Also used for Bedrock InvokeModel with Anthropic bodies, and for Message Batches result lines.
  */
 import { z } from 'zod';
-import type { Usage } from '../../core/usage.ts';
+import { additiveInputUsage, splitCacheWrites, withoutUndefined, type Usage } from '../../core/usage.ts';
 
 /** A token count: a non-negative integer. Anything else (null, a string, -1) reads as "not reported". */
 const count = z.number().int().nonnegative().nullish().catch(undefined);
@@ -53,33 +53,21 @@ export function convertAnthropicUsage(raw: unknown): Usage | undefined {
     return undefined;
   }
 
-  const { cacheWrite5m, cacheWrite1h } = splitWrites(written, usage.cache_creation ?? undefined);
-  const total =
-    noCache === undefined ? undefined : noCache + (cacheRead ?? 0) + (cacheWrite5m ?? 0) + (cacheWrite1h ?? 0);
+  const { cacheWrite5m, cacheWrite1h } = splitCacheWrites(
+    written,
+    usage.cache_creation?.ephemeral_5m_input_tokens ?? undefined,
+    usage.cache_creation?.ephemeral_1h_input_tokens ?? undefined,
+  );
   const reasoning = usage.output_tokens_details?.thinking_tokens ?? undefined;
   const text = outputTotal === undefined || reasoning === undefined ? undefined : Math.max(0, outputTotal - reasoning);
 
   return {
-    input: withoutUndefined({ total, noCache, cacheRead, cacheWrite5m, cacheWrite1h }),
+    input: additiveInputUsage({ noCache, cacheRead, cacheWrite5m, cacheWrite1h }),
     output: withoutUndefined({ total: outputTotal, text, reasoning }),
     raw,
   };
 }
 
-function splitWrites(
-  written: number | undefined,
-  split: { ephemeral_5m_input_tokens?: number | null | undefined; ephemeral_1h_input_tokens?: number | null | undefined } | undefined,
-): { cacheWrite5m: number | undefined; cacheWrite1h: number | undefined } {
-  const split5m = split?.ephemeral_5m_input_tokens ?? undefined;
-  const split1h = split?.ephemeral_1h_input_tokens ?? undefined;
-  if (split5m === undefined && split1h === undefined) {
-    // No TTL split reported: every write is a default (5-minute) write.
-    return { cacheWrite5m: written, cacheWrite1h: undefined };
-  }
-  const cacheWrite1h = split1h ?? 0;
-  const remainder = Math.max(0, (written ?? 0) - (split5m ?? 0) - cacheWrite1h);
-  return { cacheWrite5m: (split5m ?? 0) + remainder, cacheWrite1h };
-}
 
 /**
  * Streaming: merges `message_start.message.usage` with the LAST `message_delta.usage` into one raw
@@ -103,12 +91,3 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Drops undefined members, as exactOptionalPropertyTypes wants for the optional usage fields. */
-function withoutUndefined<Key extends string>(fields: Record<Key, number | undefined>): { [K in Key]?: number } {
-  const result: { [K in Key]?: number } = {};
-  for (const key of Object.keys(fields) as Key[]) {
-    const value = fields[key];
-    if (value !== undefined) result[key] = value;
-  }
-  return result;
-}

@@ -21,7 +21,7 @@
  * Titan Text Embeddings returns `inputTextTokenCount` in its body: `convertTitanEmbeddingUsage`.
  */
 import { z } from 'zod';
-import type { Usage } from '../../core/usage.ts';
+import { additiveInputUsage, splitCacheWrites, withoutUndefined, type Usage } from '../../core/usage.ts';
 
 /** A token count: a non-negative integer. Anything else (null, a string, -1) reads as "not reported". */
 const count = z.number().int().nonnegative().nullish().catch(undefined);
@@ -51,32 +51,28 @@ export function convertBedrockConverseUsage(raw: unknown): Usage | undefined {
     return undefined;
   }
 
-  const { cacheWrite5m, cacheWrite1h } = splitWrites(written, usage.cacheDetails ?? undefined);
-  const total =
-    noCache === undefined ? undefined : noCache + (cacheRead ?? 0) + (cacheWrite5m ?? 0) + (cacheWrite1h ?? 0);
+  const { reported5m, reported1h } = reportedWrites(usage.cacheDetails ?? undefined);
+  const { cacheWrite5m, cacheWrite1h } = splitCacheWrites(written, reported5m, reported1h);
   return {
-    input: withoutUndefined({ total, noCache, cacheRead, cacheWrite5m, cacheWrite1h }),
+    input: additiveInputUsage({ noCache, cacheRead, cacheWrite5m, cacheWrite1h }),
     output: withoutUndefined({ total: outputTotal }),
     raw,
   };
 }
 
-function splitWrites(
-  written: number | undefined,
-  details: readonly unknown[] | undefined,
-): { cacheWrite5m: number | undefined; cacheWrite1h: number | undefined } {
+/** Sums Bedrock's `cacheDetails` per TTL; undefined when it reported none. */
+function reportedWrites(details: readonly unknown[] | undefined): { reported5m: number | undefined; reported1h: number | undefined } {
   const entries = (details ?? [])
     .map((entry) => cacheDetailSchema.safeParse(entry))
     .flatMap((result) => (result.success && result.data.inputTokens != null ? [result.data] : []));
-  if (entries.length === 0) return { cacheWrite5m: written, cacheWrite1h: undefined };
-  let split1h = 0;
-  let split5m = 0;
+  if (entries.length === 0) return { reported5m: undefined, reported1h: undefined };
+  let reported1h = 0;
+  let reported5m = 0;
   for (const entry of entries) {
-    if (entry.ttl === '1h') split1h += entry.inputTokens ?? 0;
-    else split5m += entry.inputTokens ?? 0;
+    if (entry.ttl === '1h') reported1h += entry.inputTokens ?? 0;
+    else reported5m += entry.inputTokens ?? 0;
   }
-  const remainder = Math.max(0, (written ?? 0) - split5m - split1h);
-  return { cacheWrite5m: split5m + remainder, cacheWrite1h: split1h };
+  return { reported5m, reported1h };
 }
 
 /**
@@ -92,12 +88,3 @@ export function convertTitanEmbeddingUsage(rawBody: unknown): Usage | undefined 
   return { input: { total: tokens, noCache: tokens }, output: { total: 0 }, raw: { inputTextTokenCount: tokens } };
 }
 
-/** Drops undefined members, as exactOptionalPropertyTypes wants for the optional usage fields. */
-function withoutUndefined<Key extends string>(fields: Record<Key, number | undefined>): { [K in Key]?: number } {
-  const result: { [K in Key]?: number } = {};
-  for (const key of Object.keys(fields) as Key[]) {
-    const value = fields[key];
-    if (value !== undefined) result[key] = value;
-  }
-  return result;
-}

@@ -27,7 +27,7 @@
  * Responses streams carry it on `response.completed` as `response.usage`.
  */
 import { z } from 'zod';
-import type { Usage } from '../../core/usage.ts';
+import { withoutUndefined, type Usage } from '../../core/usage.ts';
 
 /** A token count: a non-negative integer. Anything else (null, a string, -1) reads as "not reported". */
 const count = z.number().int().nonnegative().nullish().catch(undefined);
@@ -125,12 +125,3 @@ function orUndefined(value: number | null | undefined): number | undefined {
   return value ?? undefined;
 }
 
-/** Drops undefined members, as exactOptionalPropertyTypes wants for the optional usage fields. */
-function withoutUndefined<Key extends string>(fields: Record<Key, number | undefined>): { [K in Key]?: number } {
-  const result: { [K in Key]?: number } = {};
-  for (const key of Object.keys(fields) as Key[]) {
-    const value = fields[key];
-    if (value !== undefined) result[key] = value;
-  }
-  return result;
-}
