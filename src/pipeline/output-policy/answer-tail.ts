@@ -1,5 +1,6 @@
 import { responseText } from '../../providers/response-cache-view.ts';
-import type { CallContext, HeaderMap, ResponseSink } from '../context.ts';
+import type { CallContext, ResponseSink } from '../context.ts';
+import { WrappingSink } from '../wrapping-sink.ts';
 
 /** Server-sent events parse from any event boundary, so a sliding tail of them is enough. */
 const SSE_TAIL_BYTES = 512 * 1024;
@@ -11,31 +12,21 @@ const EVENT_STREAM_BYTES = 4 * 1024 * 1024;
  * ended the stage can read how the answer ended (a repetition loop or a real answer cut short).
  * Holds references to chunks already allocated; memory is bounded.
  */
-export class StreamTail implements ResponseSink {
+export class StreamTail extends WrappingSink {
   private chunks: Buffer[] = [];
   private size = 0;
   /** The beginning was dropped (sliding) or recording stopped (whole-stream mode overflowed). */
   incomplete = false;
 
   constructor(
-    private readonly inner: ResponseSink,
+    inner: ResponseSink,
     private readonly maxBytes: number,
     private readonly sliding: boolean,
-  ) {}
-
-  get started(): boolean {
-    return this.inner.started;
+  ) {
+    super(inner);
   }
 
-  get status(): number | undefined {
-    return this.inner.status;
-  }
-
-  start(status: number, headers: HeaderMap): void {
-    this.inner.start(status, headers);
-  }
-
-  write(chunk: Buffer): boolean {
+  override write(chunk: Buffer): boolean {
     if (this.sliding || !this.incomplete) {
       this.chunks.push(chunk);
       this.size += chunk.length;
@@ -50,18 +41,6 @@ export class StreamTail implements ResponseSink {
       }
     }
     return this.inner.write(chunk);
-  }
-
-  onDrain(callback: () => void): void {
-    this.inner.onDrain(callback);
-  }
-
-  end(): void {
-    this.inner.end();
-  }
-
-  abort(): void {
-    this.inner.abort();
   }
 
   bytes(): Buffer | undefined {

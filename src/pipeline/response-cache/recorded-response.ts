@@ -1,6 +1,7 @@
 import type { Usage } from '../../core/usage.ts';
 import type { ResponseFacts } from '../../providers/provider.ts';
 import type { CallContext, HeaderMap, ResponseSink } from '../context.ts';
+import { WrappingSink } from '../wrapping-sink.ts';
 import type { CachedResponse } from './response-store.ts';
 
 /** Response headers that describe one delivery, not the answer: never stored, never replayed. */
@@ -18,7 +19,7 @@ export function storableHeaders(headers: HeaderMap): HeaderMap {
  * Passes a streamed response through to the client and keeps a copy of every byte it sends, up
  * to a limit, so the stream can be stored once it ends cleanly.
  */
-export class RecordingSink implements ResponseSink {
+export class RecordingSink extends WrappingSink {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   overflowed = false;
@@ -26,27 +27,21 @@ export class RecordingSink implements ResponseSink {
   headers: HeaderMap | undefined;
 
   constructor(
-    private readonly inner: ResponseSink,
+    inner: ResponseSink,
     private readonly maxBytes: number,
     /** Headers added to the client's response (not stored). */
     private readonly extraHeaders: () => HeaderMap,
-  ) {}
-
-  get started(): boolean {
-    return this.inner.started;
+  ) {
+    super(inner);
   }
 
-  get status(): number | undefined {
-    return this.inner.status;
-  }
-
-  start(status: number, headers: HeaderMap): void {
+  override start(status: number, headers: HeaderMap): void {
     this.headers = headers;
     // A replayed hit names its own cache status; a live answer gets the call's.
     this.inner.start(status, { ...this.extraHeaders(), ...headers });
   }
 
-  write(chunk: Buffer): boolean {
+  override write(chunk: Buffer): boolean {
     if (!this.overflowed) {
       this.size += chunk.length;
       if (this.size > this.maxBytes) {
@@ -59,15 +54,7 @@ export class RecordingSink implements ResponseSink {
     return this.inner.write(chunk);
   }
 
-  onDrain(callback: () => void): void {
-    this.inner.onDrain(callback);
-  }
-
-  end(): void {
-    this.inner.end();
-  }
-
-  abort(): void {
+  override abort(): void {
     this.aborted = true;
     this.inner.abort();
   }

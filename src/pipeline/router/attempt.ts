@@ -1,6 +1,7 @@
 import type { ResponseFacts, ParsedCall } from '../../providers/provider.ts';
 import type { Next } from '../stage.ts';
 import type { BufferedResult, CallContext, HeaderMap, ResponseSink } from '../context.ts';
+import { WrappingSink } from '../wrapping-sink.ts';
 
 /**
  * One upstream attempt of a routed call: the rest of the pipeline runs on a child context aimed at
@@ -43,38 +44,16 @@ export class BufferingSink implements ResponseSink {
 }
 
 /** Adds headers (the served model, the route) to whatever the final attempt starts. */
-export class HeaderAddingSink implements ResponseSink {
+export class HeaderAddingSink extends WrappingSink {
   constructor(
-    private readonly inner: ResponseSink,
+    inner: ResponseSink,
     private readonly extra: HeaderMap,
-  ) {}
-
-  get started(): boolean {
-    return this.inner.started;
+  ) {
+    super(inner);
   }
 
-  get status(): number | undefined {
-    return this.inner.status;
-  }
-
-  start(status: number, headers: HeaderMap): void {
+  override start(status: number, headers: HeaderMap): void {
     this.inner.start(status, { ...headers, ...this.extra });
-  }
-
-  write(chunk: Buffer): boolean {
-    return this.inner.write(chunk);
-  }
-
-  onDrain(callback: () => void): void {
-    this.inner.onDrain(callback);
-  }
-
-  end(): void {
-    this.inner.end();
-  }
-
-  abort(): void {
-    this.inner.abort();
   }
 }
 
