@@ -68,3 +68,19 @@ export interface OutputStatisticsRow {
   /** Calls on which the guard brought a raised cap back down. */
   guardLowered: number;
 }
+
+function setting(value: number | undefined, fallback: number, name: string, valid: (value: number) => boolean): number {
+  const chosen = value ?? fallback;
+  if (!Number.isFinite(chosen) || !valid(chosen)) throw new RangeError(`${name} is out of range: ${chosen}`);
+  return chosen;
+}
+
+/** The simulated cap's settings with their defaults, checked (RangeError) before any backend queries. */
+export function outputStatisticsSettings(query: OutputStatisticsQuery): { percentile: number; headroom: number; target: number; floor: number } {
+  return {
+    percentile: setting(query.percentile, 0.99, 'percentile', (value) => value > 0 && value < 1),
+    headroom: setting(query.headroom, 1.25, 'headroom', (value) => value >= 1),
+    target: setting(query.targetTruncation, 0.0025, 'targetTruncation', (value) => value > 0 && value < 1),
+    floor: setting(query.floor, 256, 'floor', (value) => Number.isInteger(value) && value >= 0),
+  };
+}

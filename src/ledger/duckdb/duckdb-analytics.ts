@@ -1,4 +1,5 @@
-import type { LedgerAnalytics, ModelProfile } from '../analytics.ts';
+import type { LedgerAnalytics } from '../analytics.ts';
+import { createSqlAnalytics, type ReadRows } from '../rows/analytics-rows.ts';
 import {
   costPercentilesSql,
   exportSql,
@@ -11,158 +12,22 @@ import {
 } from './analytics-sql.ts';
 import type { SqlQuery } from './report-sql.ts';
 
-type Row = Record<string, unknown>;
-export type ReadRows = (query: SqlQuery) => Promise<Row[]>;
-
-const HOUR_MS = 3_600_000;
-
-function key(row: Row, name = 'group_key'): string | null {
-  const value = row[name];
-  return value === null || value === undefined ? null : String(value);
-}
-
-function money(value: unknown): bigint {
-  return value === null || value === undefined ? 0n : BigInt(value as bigint);
-}
-
-/** A ratio of two picodollar amounts with 1e-9 resolution, computed in integers first. */
-export function share(part: bigint, whole: bigint): number {
-  if (whole === 0n) return 0;
-  return Number((part * 1_000_000_000n) / whole) / 1e9;
-}
-
 /** The analytics half of the DuckDB ledger: each method is one SQL query (see analytics-sql.ts). */
-export function createDuckDbAnalytics(read: ReadRows, now: () => number = Date.now): LedgerAnalytics {
+export function createDuckDbAnalytics(read: ReadRows<SqlQuery>, now: () => number = Date.now): LedgerAnalytics {
   return {
-    async pareto(query) {
-      const rows = await read(paretoSql(query));
-      const first = rows[0];
-      const totalCost = money(first?.['total']);
-      const totalRequests = Number(first?.['total_requests'] ?? 0);
-      const groups = Number(first?.['groups'] ?? 0);
-      const result = rows.map((row) => ({
-        key: key(row),
-        requests: Number(row['requests']),
-        cost: money(row['cost']),
-        share: share(money(row['cost']), totalCost),
-        cumulativeShare: share(money(row['cumulative']), totalCost),
-      }));
-      const shownCost = result.reduce((sum, row) => sum + row.cost, 0n);
-      const shownRequests = result.reduce((sum, row) => sum + row.requests, 0);
-      return {
-        totalCost,
-        groups,
-        rows: result,
-        rest: { groups: groups - result.length, cost: totalCost - shownCost, requests: totalRequests - shownRequests },
-      };
-    },
-
-    async growth(query) {
-      const rows = await read(growthSql(query, now()));
-      return rows.map((row) => {
-        const currentCost = money(row['current_cost']);
-        const previousCost = money(row['previous_cost']);
-        const change = currentCost - previousCost;
-        return {
-          key: key(row),
-          currentCost,
-          previousCost,
-          change,
-          changeRatio: previousCost === 0n ? null : share(change, previousCost),
-          currentRequests: Number(row['current_requests']),
-          previousRequests: Number(row['previous_requests']),
-        };
-      });
-    },
-
-    async costPercentiles(query) {
-      const rows = await read(costPercentilesSql(query));
-      return rows
-        .filter((row) => Number(row['requests']) > 0)
-        .map((row) => {
-          const percentiles = (row['percentiles'] as unknown[] | null) ?? [];
-          return {
-            key: key(row),
-            requests: Number(row['requests']),
-            mean: money(row['mean']),
-            p50: money(percentiles[0]),
-            p90: money(percentiles[1]),
-            p95: money(percentiles[2]),
-            p99: money(percentiles[3]),
-            max: money(row['max_cost']),
-          };
-        });
-    },
-
-    async tokenRatios(query) {
-      const rows = await read(tokenRatiosSql(query));
-      return rows.map((row) => {
-        const inputTokens = Number(row['input_tokens']);
-        const outputTokens = Number(row['output_tokens']);
-        return {
-          key: key(row),
-          requests: Number(row['requests']),
-          inputTokens,
-          outputTokens,
-          inputOutputRatio: outputTokens === 0 ? null : inputTokens / outputTokens,
-          meanInputTokens: Number(row['mean_input']),
-          meanOutputTokens: Number(row['mean_output']),
-          cacheHitRate: inputTokens === 0 ? 0 : Number(row['cache_read']) / inputTokens,
-          cost: money(row['cost']),
-        };
-      });
-    },
-
-    async savings(query) {
-      const rows = await read(savingsSql(query));
-      return rows.map((row) => ({
-        lever: String(row['lever']),
-        key: key(row),
-        requests: Number(row['requests']),
-        measured: money(row['measured']),
-        estimated: money(row['estimated']),
-        measuredRequests: Number(row['measured_requests']),
-        estimatedRequests: Number(row['estimated_requests']),
-      }));
-    },
-
-    async hourlySeries(query) {
-      const rows = await read(hourlySeriesSql(query));
-      return rows.map((row) => ({
-        key: key(row, 'series_key'),
-        hour: Number(row['hour']),
-        requests: Number(row['requests']),
-        inputTokens: Number(row['input_tokens']),
-        outputTokens: Number(row['output_tokens']),
-        cacheReadTokens: Number(row['cache_read_tokens']),
-        cacheWriteTokens: Number(row['cache_write_tokens']),
-        cost: money(row['cost']),
-        pricedRequests: Number(row['priced_requests']),
-        topModel: key(row, 'top_model'),
-        errors: Number(row['errors']),
-      }));
-    },
-
-    async modelProfile(query) {
-      const rows = await read(modelProfileSql(query));
-      const byHour = new Map(rows.map((row) => [Number(row['hour']), row]));
-      const seen = [...byHour.keys()];
-      // Without an explicit range, the profile spans the hours the model was seen.
-      const from = Math.floor((query.from ?? (seen.length > 0 ? Math.min(...seen) : now())) / HOUR_MS) * HOUR_MS;
-      const to = query.to ?? (seen.length > 0 ? Math.max(...seen) + HOUR_MS : from);
-      const hours: ModelProfile['hours'] = [];
-      for (let hour = from; hour < to; hour += HOUR_MS) {
-        const row = byHour.get(hour);
-        hours.push({
-          hour,
-          requests: Number(row?.['requests'] ?? 0),
-          inputTokens: Number(row?.['input_tokens'] ?? 0),
-          outputTokens: Number(row?.['output_tokens'] ?? 0),
-          cost: money(row?.['cost']),
-        });
-      }
-      return { model: query.model, from, to, hours };
-    },
+    ...createSqlAnalytics(
+      read,
+      {
+        pareto: paretoSql,
+        growth: growthSql,
+        costPercentiles: costPercentilesSql,
+        tokenRatios: tokenRatiosSql,
+        savings: savingsSql,
+        hourlySeries: hourlySeriesSql,
+        modelProfile: modelProfileSql,
+      },
+      now,
+    ),
 
     async exportRows(query) {
       const rows = await read(exportSql(query));

@@ -12,6 +12,7 @@ import { insertOutcomes, outcomeProblem, outcomesSql, readOutcome } from './outc
 import { holdDatabase, withDatabase, type AccessMode, type OpenOptions } from './open-database.ts';
 import { outputStatisticsSql, readOutputStatisticsRow } from './output-statistics-sql.ts';
 import { reportSql, unpricedModelsSql, type SqlQuery } from './report-sql.ts';
+import { readReportRow, readUnpricedModel } from '../rows/report-row.ts';
 
 export { LedgerLockedError } from './open-database.ts';
 
@@ -89,29 +90,13 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
     async report(query: ReportQuery): Promise<ReportRow[]> {
       const sql = reportSql(query);
       const result = await operation('read', (connection) => rows(sql, connection));
-      return result.map((row) => ({
-        key: row['group_key'] === null ? null : String(row['group_key']),
-        requests: Number(row['requests']),
-        inputTokens: Number(row['input_tokens']),
-        cacheReadTokens: Number(row['cache_read_tokens']),
-        cacheWriteTokens: Number(row['cache_write_tokens']),
-        outputTokens: Number(row['output_tokens']),
-        cost: BigInt(row['cost'] as bigint),
-        baselineCost: BigInt(row['baseline_cost'] as bigint),
-        unpricedRequests: Number(row['unpriced_requests']),
-        cacheWritePremium: BigInt(row['cache_write_premium'] as bigint),
-        cacheReadSavings: BigInt(row['cache_read_savings'] as bigint),
-      }));
+      return result.map(readReportRow);
     },
 
     async unpricedModels(query: TimeRange = {}): Promise<UnpricedModel[]> {
       const sql = unpricedModelsSql(query);
       const result = await operation('read', (connection) => rows(sql, connection));
-      return result.map((row) => ({
-        provider: String(row['provider']),
-        model: String(row['model']),
-        requests: Number(row['requests']),
-      }));
+      return result.map(readUnpricedModel);
     },
 
     async get(requestIds: readonly string[]): Promise<UsageEvent[]> {

@@ -1,17 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Outcome, OutcomeQuery, OutcomeSource } from '../../core/outcome.ts';
+import type { Outcome, OutcomeQuery } from '../../core/outcome.ts';
+
+export { outcomeProblem, readOutcome } from '../rows/outcome-row.ts';
 
 /** The outcomes table (migration 7): one row per recorded outcome, append-only. */
-
-const SOURCES: readonly OutcomeSource[] = ['feedback', 'shadow'];
-
-export function outcomeProblem(outcome: Outcome): string | undefined {
-  if (typeof outcome.requestId !== 'string' || outcome.requestId === '') return 'requestId must be a non-empty string';
-  if (!SOURCES.includes(outcome.source)) return `source must be one of ${SOURCES.join(', ')}`;
-  if (typeof outcome.score !== 'number' || !Number.isFinite(outcome.score) || outcome.score < 0 || outcome.score > 1) return 'score must be a number in 0..1';
-  if (!Number.isFinite(outcome.time)) return 'time must be epoch milliseconds';
-  return undefined;
-}
 
 export async function insertOutcomes(connection: DuckDBConnection, outcomes: readonly Outcome[]): Promise<void> {
   const statement = await connection.prepare(
@@ -60,19 +52,4 @@ export function outcomesSql(query: OutcomeQuery): { sql: string; values: Record<
           FROM outcomes${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time, rowid${limit}`,
     values,
   };
-}
-
-export function readOutcome(row: Record<string, unknown>): Outcome {
-  const outcome: Outcome = {
-    requestId: String(row.request_id),
-    time: Number(row.time_ms),
-    source: String(row.source) as OutcomeSource,
-    model: row.model === null ? undefined : String(row.model),
-    score: Number(row.score),
-    feature: row.feature === null ? undefined : String(row.feature),
-    prompt: row.prompt === null ? undefined : String(row.prompt),
-  };
-  if (row.reference_model !== null) outcome.referenceModel = String(row.reference_model);
-  if (row.detail !== null && row.detail !== undefined) outcome.detail = JSON.parse(String(row.detail)) as Record<string, unknown>;
-  return outcome;
 }

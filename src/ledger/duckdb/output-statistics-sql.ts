@@ -1,14 +1,10 @@
 import type { DuckDBValue } from '@duckdb/node-api';
-import type { OutputStatisticsQuery, OutputStatisticsRow, TokenPercentiles } from '../output-statistics.ts';
+import { outputStatisticsSettings, type OutputStatisticsQuery } from '../output-statistics.ts';
 import { filterConditions, MODEL, timeConditions, where, type SqlQuery } from './report-sql.ts';
 
-const LENGTH_STOPS = "('length', 'max_tokens', 'max_output_tokens')";
+export { readOutputStatisticsRow } from '../rows/output-statistics-row.ts';
 
-function setting(value: number | undefined, fallback: number, name: string, valid: (value: number) => boolean): number {
-  const chosen = value ?? fallback;
-  if (!Number.isFinite(chosen) || !valid(chosen)) throw new RangeError(`${name} is out of range: ${chosen}`);
-  return chosen;
-}
+const LENGTH_STOPS = "('length', 'max_tokens', 'max_output_tokens')";
 
 /**
  * One pass groups the calls and takes percentiles in the database; a second joins each call to
@@ -19,12 +15,8 @@ function setting(value: number | undefined, fallback: number, name: string, vali
  * of the lengths; the cap's saving and would-be cuts still count them).
  */
 export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
-  const values: Record<string, DuckDBValue> = {
-    percentile: setting(query.percentile, 0.99, 'percentile', (value) => value > 0 && value < 1),
-    headroom: setting(query.headroom, 1.25, 'headroom', (value) => value >= 1),
-    target: setting(query.targetTruncation, 0.0025, 'targetTruncation', (value) => value > 0 && value < 1),
-    floor: BigInt(setting(query.floor, 256, 'floor', (value) => Number.isInteger(value) && value >= 0)),
-  };
+  const settings = outputStatisticsSettings(query);
+  const values: Record<string, DuckDBValue> = { ...settings, floor: BigInt(settings.floor) };
   const filter = where([
     ...timeConditions(query, values),
     ...filterConditions(query.filter, values),
@@ -94,39 +86,4 @@ export function outputStatisticsSql(query: OutputStatisticsQuery): SqlQuery {
     LEFT JOIN policy p ON p.feature IS NOT DISTINCT FROM g.feature AND p.provider = g.provider AND p.model IS NOT DISTINCT FROM g.model
     ORDER BY g.output_tokens DESC, g.feature ASC NULLS LAST, g.provider, g.model ASC NULLS LAST`;
   return { sql, values };
-}
-
-function percentiles(list: unknown, max: unknown): TokenPercentiles | null {
-  if (!Array.isArray(list) || list[0] === null || list[0] === undefined) return null;
-  const [p50, p95, p99] = list.map(Number);
-  return { p50: p50 ?? 0, p95: p95 ?? 0, p99: p99 ?? 0, max: Number(max ?? 0) };
-}
-
-export function readOutputStatisticsRow(row: Record<string, unknown>): OutputStatisticsRow {
-  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
-  const requestedP50 = row['requested_p50'];
-  return {
-    feature: text(row['feature']),
-    provider: String(row['provider']),
-    model: text(row['model']),
-    requests: Number(row['requests']),
-    inputTokens: Number(row['input_tokens']),
-    outputTokens: Number(row['output_tokens']),
-    reasoningTokens: Number(row['reasoning_tokens']),
-    reasoningReported: Number(row['reasoning_reported']),
-    visible: percentiles(row['visible_q'], row['visible_max']) ?? { p50: 0, p95: 0, p99: 0, max: 0 },
-    reasoning: Number(row['reasoning_reported']) > 0 ? percentiles(row['reasoning_q'], row['reasoning_max']) : null,
-    maxTokensRequested: requestedP50 === null || requestedP50 === undefined ? null : { p50: Number(requestedP50), max: Number(row['requested_max']) },
-    maxTokensUnset: Number(row['requested_unset']),
-    truncated: Number(row['truncated']),
-    learnedCap: Number(row['learned_cap']),
-    tokensAboveLearnedCap: Number(row['tokens_above']),
-    callsAboveLearnedCap: Number(row['calls_above']),
-    cost: BigInt(row['cost'] as bigint),
-    outputPolicyCalls: Number(row['policy_calls']),
-    outputPolicySaving: BigInt(row['policy_saving'] as bigint),
-    guardRaises: Number(row['guard_raises']),
-    guardLowered: Number(row['guard_lowered']),
-    runaways: Number(row['runaways']),
-  };
 }

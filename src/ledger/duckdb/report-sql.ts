@@ -17,6 +17,7 @@ export const GROUP_KEYS: Record<GroupBy, string> = {
   provider: 'provider',
   day: "strftime(time, '%Y-%m-%d')",
   hour: "strftime(time, '%Y-%m-%dT%H:00Z')",
+  api_key: 'api_key_id',
 };
 
 function epochMillisecondsToMicroseconds(milliseconds: number, name: string): bigint {
