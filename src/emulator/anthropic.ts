@@ -4,6 +4,7 @@ import { SSE_HEADERS, sendJson, sendStream, sseEvent } from './http-io.ts';
 import { type BreakpointUsage, type CacheTtl, type PromptBlock, breakpointProblem } from './prompt-cache.ts';
 import { shapeAnswer } from './answer-scenarios.ts';
 import { type OutputPlan, planOutput, seedFrom } from './reply.ts';
+import { replyShape } from './structured-reply.ts';
 import { anthropicThinkingTokens } from './reasoning.ts';
 import { countTokens } from './tokens.ts';
 
@@ -176,7 +177,8 @@ export function createAnthropicReply(context: RequestContext, options: Anthropic
   const plan = shapeAnswer(
     planOutput({
       seed: seedFrom(blocks.map((block) => block.identity)),
-      wantedTokens: context.replyTokens,
+      // output_format is the structured-outputs beta's name for output_config.format.
+      ...replyShape(context, outputConfig['format'] ?? body['output_format']),
       loopTokens: context.replyLoopTokens,
       reasoningTokens: anthropicThinkingTokens(context, options.model, body['thinking'], outputConfig['effort'], maxTokens),
       maxTokens,

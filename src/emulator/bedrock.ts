@@ -7,6 +7,7 @@ import { type BreakpointUsage, type CacheTtl, type PromptBlock, breakpointProble
 import { anthropicThinkingTokens } from './reasoning.ts';
 import { shapeAnswer } from './answer-scenarios.ts';
 import { embeddingVector, planOutput, seedFrom } from './reply.ts';
+import { replyShape } from './structured-reply.ts';
 import { countTokens } from './tokens.ts';
 
 /**
@@ -134,7 +135,7 @@ export async function handleConverse(context: RequestContext, streaming: boolean
   const plan = shapeAnswer(
     planOutput({
       seed: seedFrom(prompt.blocks.map((block) => block.identity)),
-      wantedTokens: context.replyTokens,
+      ...replyShape(context, outputConfig['textFormat']),
       loopTokens: context.replyLoopTokens,
       reasoningTokens: anthropicThinkingTokens(context, model, extra['thinking'], outputConfig['effort'], maxTokens),
       maxTokens,

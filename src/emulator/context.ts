@@ -9,6 +9,11 @@ export const REPLY_TOKENS_HEADER = 'x-emulator-reply-tokens';
 export const REASONING_TOKENS_HEADER = 'x-emulator-reasoning-tokens';
 /** Makes the reply a loop: a block of this many tokens repeated until the reply length or the cap ends it. */
 export const REPLY_LOOP_HEADER = 'x-emulator-reply-loop';
+/**
+ * Sets the visible reply length when the request asks for a JSON format (a schema or JSON mode):
+ * the same answer written as the JSON object, without the prose around it (default: the reply length).
+ */
+export const STRUCTURED_REPLY_TOKENS_HEADER = 'x-emulator-structured-reply-tokens';
 
 export type ErrorKind = 'invalid_request' | 'not_found' | 'rate_limited' | 'server' | 'overloaded';
 
@@ -87,6 +92,8 @@ export interface RequestContext {
   reasoningTokens: number | undefined;
   /** The period, in tokens, of a looping reply asked for by header, if any. */
   replyLoopTokens?: number | undefined;
+  /** Visible reply length under a JSON format, asked for by header, if any. */
+  structuredReplyTokens?: number | undefined;
   /** True once the response has ended or the client has gone; nothing more may be written. */
   isClosed(): boolean;
   /** Cuts the connection on purpose (emu-broken-stream); not counted as a client abort. */

@@ -17,6 +17,7 @@ import {
   REPLY_LOOP_HEADER,
   REPLY_TOKENS_HEADER,
   type RequestContext,
+  STRUCTURED_REPLY_TOKENS_HEADER,
   headerText,
   integerHeader,
   isRecord,
@@ -37,7 +38,7 @@ import { NO_SCENARIO, RefusalMemory, SCENARIO_HEADER, readScenario } from './sce
 
 export type { EmulatorClock } from './clock.ts';
 export type { BatchTiming } from './batch-core.ts';
-export { REASONING_TOKENS_HEADER, REPLY_LOOP_HEADER, REPLY_TOKENS_HEADER } from './context.ts';
+export { REASONING_TOKENS_HEADER, REPLY_LOOP_HEADER, REPLY_TOKENS_HEADER, STRUCTURED_REPLY_TOKENS_HEADER } from './context.ts';
 export { SCENARIO_HEADER, SCENARIO_NAMES, SLOW_STREAM_INTERVAL_MS } from './scenarios.ts';
 
 export const DEFAULT_EMULATOR_PORT = 4142;
@@ -230,6 +231,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
     const route: Route | undefined =
       matchBatchRoute(request, path, new URLSearchParams(query), batch, objects) ?? matchRoute(request.method ?? 'GET', path);
+    const structuredReplyTokens = integerHeader(request, STRUCTURED_REPLY_TOKENS_HEADER);
     const context: RequestContext = {
       request,
       response,
@@ -243,6 +245,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       replyTokens: Math.min(integerHeader(request, REPLY_TOKENS_HEADER) ?? state.defaultReplyTokens, MAX_REPLY_TOKENS),
       reasoningTokens: integerHeader(request, REASONING_TOKENS_HEADER),
       replyLoopTokens: integerHeader(request, REPLY_LOOP_HEADER),
+      structuredReplyTokens: structuredReplyTokens === undefined ? undefined : Math.min(structuredReplyTokens, MAX_REPLY_TOKENS),
       isClosed: () => response.writableEnded || controller.signal.aborted,
       breakConnection: () => {
         brokenOnPurpose = true;

@@ -14,6 +14,7 @@ import {
 import type { PrefixUsage } from './prompt-cache.ts';
 import { shapeAnswer, tokenLogprobs } from './answer-scenarios.ts';
 import { type OutputPlan, planOutput } from './reply.ts';
+import { replyShape } from './structured-reply.ts';
 
 /** POST /v1/chat/completions, streamed and not. */
 
@@ -69,8 +70,9 @@ export async function handleChatCompletions(context: RequestContext): Promise<vo
   const prompt = buildOpenAIPrompt([body['tools'], body['response_format'], ...messages], model);
   const cache = applyPrefixCache(context, model, prompt, cacheMode);
   const reasoningTokens = reasoningTokensFor(context, model, body['reasoning_effort']);
+  const shape = replyShape(context, body['response_format']);
   const plans = Array.from({ length: choiceCount }, (_, index) =>
-    shapeAnswer(planOutput({ seed: prompt.seed + index, wantedTokens: context.replyTokens, loopTokens: context.replyLoopTokens, reasoningTokens, maxTokens }), model),
+    shapeAnswer(planOutput({ seed: prompt.seed + index, ...shape, loopTokens: context.replyLoopTokens, reasoningTokens, maxTokens }), model),
   );
   const wantsLogprobs = body['logprobs'] === true;
   const usage = chatUsage(model, prompt.tokens.length, cache, plans);

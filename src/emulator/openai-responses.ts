@@ -12,6 +12,7 @@ import {
   takesPromptCacheOptions,
 } from './openai.ts';
 import { planOutput } from './reply.ts';
+import { replyShape } from './structured-reply.ts';
 
 /**
  * POST /v1/responses. Streams the real event sequence: response.created, response.in_progress,
@@ -36,7 +37,7 @@ export async function handleResponses(context: RequestContext): Promise<void> {
   const cache = applyPrefixCache(context, model, prompt, cacheMode);
   const plan = planOutput({
     seed: prompt.seed,
-    wantedTokens: context.replyTokens,
+    ...replyShape(context, text['format']),
     loopTokens: context.replyLoopTokens,
     reasoningTokens: reasoningTokensFor(context, model, isRecord(body['reasoning']) ? body['reasoning']['effort'] : undefined),
     maxTokens: maxOutputTokens,

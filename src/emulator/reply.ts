@@ -110,6 +110,22 @@ export interface OutputRequest {
   /** Hidden reasoning the model spends before answering; it counts against the cap first. */
   reasoningTokens?: number;
   maxTokens?: number | undefined;
+  /** The request asked for a JSON format: the reply is one JSON object of `wantedTokens` tokens. */
+  json?: boolean | undefined;
+}
+
+/** `{"answer":"` before the words and `"}` after them, one token each (o200k). */
+const JSON_OPEN = ['{"', 'answer', '":"'];
+const JSON_CLOSE = '"}';
+
+/**
+ * The visible reply as a JSON object: a cap that cuts it leaves the object unclosed (invalid JSON),
+ * as a real cut-short structured answer is. Quotes never occur in the words, so the object parses.
+ */
+function jsonPieces(body: (count: number) => string[], visibleTokens: number, complete: boolean): string[] {
+  const words = Math.max(0, visibleTokens - JSON_OPEN.length - (complete ? 1 : 0));
+  const pieces = [...JSON_OPEN, ...body(words), ...(complete ? [JSON_CLOSE] : [])];
+  return pieces.slice(0, visibleTokens);
 }
 
 export function planOutput(request: OutputRequest): OutputPlan {
@@ -117,15 +133,20 @@ export function planOutput(request: OutputRequest): OutputPlan {
   const cap = request.maxTokens ?? Number.POSITIVE_INFINITY;
   const reasoningTokens = Math.min(wantedReasoning, cap);
   const visibleTokens = Math.max(0, Math.min(request.wantedTokens, cap - reasoningTokens));
-  const loop = request.loopTokens !== undefined && request.loopTokens > 0 ? Math.min(request.loopTokens, visibleTokens) : undefined;
-  const pieces = loop === undefined ? replyPieces(request.seed, visibleTokens) : loopPieces(replyPieces(request.seed, loop), visibleTokens);
+  const loopLength = request.loopTokens !== undefined && request.loopTokens > 0 ? request.loopTokens : undefined;
+  const body = (count: number) => {
+    const loop = loopLength === undefined ? undefined : Math.min(loopLength, count);
+    return loop === undefined ? replyPieces(request.seed, count) : loopPieces(replyPieces(request.seed, loop), count);
+  };
+  const truncated = wantedReasoning + request.wantedTokens > cap;
+  const pieces = request.json ? jsonPieces(body, visibleTokens, !truncated) : body(visibleTokens);
   return {
     pieces,
     text: pieces.join(''),
     visibleTokens,
     reasoningTokens,
     outputTokens: visibleTokens + reasoningTokens,
-    truncated: wantedReasoning + request.wantedTokens > cap,
+    truncated,
   };
 }
 

@@ -16,6 +16,7 @@ import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
 import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
 import type { RecentCalls } from './router/recent-calls.ts';
+import type { SharedRedis } from './shared-state/shared-redis.ts';
 import { createRouterStage, type OutcomeSink } from './router/router-stage.ts';
 import type { Stage } from './stage.ts';
 
@@ -40,6 +41,8 @@ export interface PipelineDependencies {
   recentCalls?: RecentCalls;
   /** Where `x-costgate-defer` requests go (src/batch/deferred/); absent = deferral is off and the header is ignored. */
   deferQueue?: DeferQueue;
+  /** The Redis connection replicas share state through (config `redis.url`); absent = every stage keeps its state in this process. */
+  redis?: SharedRedis;
 }
 
 /** Deferred Anthropic requests get 1h cache markers when configured, or (auto) when the prompt-cache planner is on. */

@@ -6,6 +6,8 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { createUsageRecorder, type UsageRecorder } from '../ledger/usage-recorder.ts';
 import { createDefaultPipeline } from '../pipeline/default-pipeline.ts';
 import { RecentCalls } from '../pipeline/router/recent-calls.ts';
+import { createSharedRedis } from '../pipeline/shared-state/shared-redis.ts';
+import { REDIS_DEFAULTS } from '../config/redis-config.ts';
 import { UpstreamClient } from '../pipeline/forward/upstream-client.ts';
 import { createPricer, type Pricer } from '../pricing/pricer.ts';
 import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter.ts';
@@ -34,6 +36,8 @@ export interface StartGatewayOptions {
   port?: number;
   host?: string;
   ledgerPath?: string;
+  /** Overrides config.redis.url (`--redis`): state shared with other replicas goes to this Redis. */
+  redisUrl?: string;
   log?: (line: string) => void;
   /** Epoch ms for stages that learn from timing; a benchmark passes the emulator's clock. */
   clock?: () => number;
@@ -78,7 +82,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   // Deferred requests (x-costgate-defer): persisted, batched per provider and model, run as batch jobs.
   const deferral = config.batch.defer.enabled ? await startGatewayDeferral({ loaded: options.loaded, ledgerPath, pricer, usage: analytics.usage(recorder), ...(options.log ? { log: options.log } : {}) }) : undefined;
   if (deferral) closers.push(() => deferral.close());
-  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  // Replicas share caches and planner evidence through Redis when one is named; otherwise all stays in-process.
+  const redisUrl = options.redisUrl ?? config.redis?.url;
+  const redis = redisUrl ? createSharedRedis({ config: { ...REDIS_DEFAULTS, ...config.redis, url: redisUrl }, log: options.log ?? ((line) => console.error(`costgate: ${line}`)) }) : undefined;
+  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(redis ? { redis } : {}) });
   const server = createGatewayServer({
     adapters,
     pipeline,
@@ -102,6 +109,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await server.close();
       await analytics.close();
       for (const close of closers) await close();
+      await redis?.close();
       await upstream.close();
       await recorder.close();
       await ledger.close();
