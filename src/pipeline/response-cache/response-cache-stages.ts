@@ -20,7 +20,7 @@ export function createResponseCacheStages(dependencies: PipelineDependencies): S
   const policies = new CachePolicies(config);
   if (!policies.anyEnabled) return [];
   const log = dependencies.log ?? (() => {});
-  const cache = new ResponseCache(config, dependencies.dataDir, log);
+  const cache = new ResponseCache(config, dependencies.dataDir, log, dependencies.redis);
   dependencies.closers?.push(() => cache.close());
   const stages: Stage[] = [createResponseCacheStage(cache, dependencies.pricer)];
   const embedderConfig = config.semantic.embedder;

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import type { ResponseCacheConfig } from '../../config/response-cache-config.ts';
 import type { ResponseCacheView } from '../../providers/response-cache-view.ts';
+import type { SharedRedis } from '../shared-state/shared-redis.ts';
 import { CachePolicies, type RequestCacheControl, type ResolvedCachePolicy } from './cache-policy.ts';
 import { FilePersistence } from './file-persistence.ts';
 import type { RecordingSink } from './recorded-response.ts';
+import { RedisResponseStore } from './redis-response-store.ts';
 import { MemoryResponseStore, type ResponseStore, type SemanticAttachment } from './response-store.ts';
 
 /** How a call met the response cache, as recorded in the ledger's cache_status column. */
@@ -34,8 +36,17 @@ export class ResponseCache {
     readonly config: ResponseCacheConfig,
     dataDir: string | undefined,
     log: (line: string) => void = () => {},
+    /** Shared by the gateway's replicas: entries live in Redis instead of this process and its files. */
+    redis?: SharedRedis,
   ) {
     this.policies = new CachePolicies(config);
+    if (redis) {
+      const shared = new RedisResponseStore(redis, { maxEntryBytes: config.maxEntryBytes });
+      this.store = shared;
+      this.sweeper = setInterval(() => shared.sweep(Date.now()), SWEEP_INTERVAL_MS);
+      this.sweeper.unref();
+      return;
+    }
     const persistence = config.persist && dataDir ? new FilePersistence(join(dataDir, 'response-cache', 'entries'), (error) => log(`response cache write failed: ${String(error)}`)) : undefined;
     const store = new MemoryResponseStore({ maxBytes: config.maxBytes, ...(persistence ? { persistence } : {}) });
     if (persistence) {

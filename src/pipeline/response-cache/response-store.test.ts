@@ -7,6 +7,9 @@ import { parseConfig } from '../../config/load-config.ts';
 import { decodeEntry, encodeEntry } from './file-persistence.ts';
 import { ResponseCache } from './response-cache.ts';
 import { entryBytes, MemoryResponseStore, type CachedResponse } from './response-store.ts';
+import { responseStoreSuite } from './response-store-suite.ts';
+
+responseStoreSuite('in memory', { create: async (maxEntryBytes) => new MemoryResponseStore({ maxBytes: maxEntryBytes }) });
 
 function entry(key: string, bodyBytes = 1000, overrides: Partial<CachedResponse> = {}): CachedResponse {
   return {

@@ -108,8 +108,9 @@ export class SemanticCache {
 
   private async index(entry: CachedResponse): Promise<void> {
     const semantic = entry.semantic;
-    // Evicted between being stored and being indexed: nothing to index.
-    if (!semantic || (await this.cache.store.peek(entry.key)) !== entry) return;
+    // Evicted or replaced between being stored and being indexed: nothing to index. (Compared by
+    // the call that produced it: a shared store returns a fresh copy of the same entry.)
+    if (!semantic || (await this.cache.store.peek(entry.key))?.requestId !== entry.requestId) return;
     await this.matcher.add(this.matchEntry(entry, semantic), semantic.vector);
     // Once indexed the vector lives in the index (and in the entry's file), not twice in memory.
     this.touch(entry.key);
