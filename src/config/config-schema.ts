@@ -6,6 +6,7 @@ import { ANALYTICS_CONFIG_DEFAULTS, analyticsConfigSchema } from './analytics-co
 import { responseCacheConfigSchema } from './response-cache-config.ts';
 import { ROUTER_DEFAULTS, routerConfigSchema } from './router-config.ts';
 import { batchConfigSchema } from './batch-config.ts';
+import { resilienceConfigSchema } from './resilience-config.ts';
 import { REDIS_DEFAULTS, redisConfigSchema } from './redis-config.ts';
 
 const priceOverride = z.strictObject({
@@ -70,6 +71,8 @@ export const configSchema = z.strictObject({
   analytics: analyticsConfigSchema.default(ANALYTICS_CONFIG_DEFAULTS),
   /** Batch jobs and deferred requests (README "Batch jobs"). */
   batch: batchConfigSchema,
+  /** Retries, circuit breakers, timeouts and fallbacks for upstream calls (README "Resilience"). Retries and breakers on by default. */
+  resilience: resilienceConfigSchema,
   /** State shared by several gateway replicas (README "Several replicas"). Off unless `url` is set. */
   redis: redisConfigSchema.default(REDIS_DEFAULTS),
 });

@@ -2,6 +2,7 @@ import type { Attribution } from '../core/attribution.ts';
 import type { LeverEffect } from '../core/lever.ts';
 import type { Usage } from '../core/usage.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
+import type { ProviderId } from '../core/provider-id.ts';
 import type { CostResult } from '../pricing/pricer.ts';
 import type { ParsedCall, ProviderAdapter, ResponseFacts } from '../providers/provider.ts';
 import type { CacheStatus, ResponseCacheCall } from './response-cache/response-cache.ts';
@@ -74,6 +75,12 @@ export interface CallContext {
    * escalated cheap answer, a judge). Record-usage adds their cost to the call's cost.
    */
   extraCalls?: ExtraUpstreamCall[];
+  /**
+   * Set by the resilience stage: the upstream attempts made (retries and fallbacks included), and
+   * the alternate that served the call when it was not the provider and model asked for; the
+   * ledger row names and prices that one.
+   */
+  resilience?: { attempts: number; servedBy?: { provider: ProviderId; model: string } };
 }
 
 export interface ExtraUpstreamCall {

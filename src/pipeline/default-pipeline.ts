@@ -14,6 +14,7 @@ import { createOutputPolicyStage } from './output-policy/output-policy-stage.ts'
 import type { UpstreamClient } from './forward/upstream-client.ts';
 import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
+import { createResilienceStage, resilienceActive } from './resilience/resilience-stage.ts';
 import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
 import type { RecentCalls } from './router/recent-calls.ts';
 import type { SharedRedis } from './shared-state/shared-redis.ts';
@@ -106,7 +107,11 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     }),
     // prompt-cache planner: absent unless some feature's mode is observe or auto
     ...(promptCacheEnabled(dependencies.config.promptCache) ? [createPromptCachePlanner(dependencies)] : []),
-    createForwardStage(dependencies.upstream),
+    // retries, circuit breakers and fallbacks: each attempt re-runs only forward; absent when all are off
+    ...(resilienceActive(dependencies.config.resilience)
+      ? [createResilienceStage({ config: dependencies.config.resilience, adapters: dependencies.adapters ?? {}, ...logOption(dependencies) })]
+      : []),
+    createForwardStage(dependencies.upstream, dependencies.config.resilience.timeouts),
   ];
 }
 

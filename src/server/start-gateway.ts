@@ -65,7 +65,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     onError: (error: unknown) => options.log?.(`ledger flush failed, will retry: ${String(error)}`),
   });
   const pricer = createPricer({ overrides: config.prices.overrides });
-  const upstream = new UpstreamClient();
+  const upstream = new UpstreamClient({ connectTimeoutMs: config.resilience.timeouts.connectMs });
   const analytics = startAnalyticsServices({
     config,
     ledger,

@@ -3,6 +3,7 @@ import type { ResponseFacts, StreamObserver } from '../../providers/provider.ts'
 import type { CallContext, HeaderMap } from '../context.ts';
 import type { Stage } from '../stage.ts';
 import type { UpstreamClient } from './upstream-client.ts';
+import { timeoutErrorType, timeoutKind, type UpstreamTimeouts } from './upstream-timeouts.ts';
 
 // Hop-by-hop headers and those the gateway recomputes; everything else reaches the client as sent.
 const DROPPED_RESPONSE_HEADERS = new Set([
@@ -30,7 +31,7 @@ function errorFacts(errorType: string): ResponseFacts {
 }
 
 /** Sends the call upstream. Streams pass straight through to the client; other bodies are buffered. */
-export function createForwardStage(client: UpstreamClient): Stage {
+export function createForwardStage(client: UpstreamClient, timeouts?: UpstreamTimeouts): Stage {
   return {
     name: 'forward',
     async run(context) {
@@ -75,27 +76,29 @@ export function createForwardStage(client: UpstreamClient): Stage {
             resolve();
           },
           onError(error) {
+            const timeout = timeoutKind(error);
             if (context.signal.aborted) {
               context.facts = observer ? { ...observer.finish(), errorType: 'client_aborted' } : errorFacts('client_aborted');
               if (sink.started) sink.abort();
             } else if (observer) {
               // The upstream broke mid-stream: keep what usage was seen and break the client's stream too.
-              context.facts = { ...observer.finish(), errorType: 'upstream_stream_broken' };
+              context.facts = { ...observer.finish(), errorType: timeout ? timeoutErrorType(timeout) : 'upstream_stream_broken' };
               sink.abort();
             } else {
-              context.facts = errorFacts('upstream_unreachable');
+              context.facts = errorFacts(timeout ? timeoutErrorType(timeout) : 'upstream_unreachable');
               const rendered = adapter.renderError(
-                new GatewayError('upstream_unavailable', `upstream request failed: ${error.message}`),
+                new GatewayError('upstream_unavailable', timeout ? `upstream ${timeout.replace('_', ' ')} timeout: ${error.message}` : `upstream request failed: ${error.message}`),
               );
               context.result = {
-                status: rendered.status,
+                // A deadline is a gateway timeout, not a bad gateway.
+                status: timeout ? 504 : rendered.status,
                 headers: { ...rendered.headers, 'x-costgate-request-id': context.requestId },
                 body: Buffer.from(rendered.body),
               };
             }
             resolve();
           },
-        });
+        }, timeouts);
       });
     },
   };

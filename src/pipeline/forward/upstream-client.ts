@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamRequest } from '../../providers/provider.ts';
+import type { UpstreamTimeouts } from './upstream-timeouts.ts';
 
 export interface UpstreamHandler {
   onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
@@ -16,7 +17,7 @@ export interface UpstreamHandler {
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly options: { connections?: number; headersTimeoutMs?: number; bodyTimeoutMs?: number } = {}) {}
+  constructor(private readonly options: { connections?: number; headersTimeoutMs?: number; bodyTimeoutMs?: number; connectTimeoutMs?: number } = {}) {}
 
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
@@ -27,13 +28,14 @@ export class UpstreamClient {
         headersTimeout: this.options.headersTimeoutMs ?? 10 * 60_000,
         bodyTimeout: this.options.bodyTimeoutMs ?? 10 * 60_000,
         keepAliveTimeout: 30_000,
+        ...(this.options.connectTimeoutMs === undefined ? {} : { connect: { timeout: this.options.connectTimeoutMs } }),
       });
       this.pools.set(origin, pool);
     }
     return pool;
   }
 
-  send(request: UpstreamRequest, signal: AbortSignal, handler: UpstreamHandler): void {
+  send(request: UpstreamRequest, signal: AbortSignal, handler: UpstreamHandler, timeouts?: UpstreamTimeouts): void {
     let settled = false;
     const settle = (): boolean => {
       if (settled) return false;
@@ -69,6 +71,7 @@ export class UpstreamClient {
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body ?? null,
+        ...(timeouts ? { headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs } : {}),
       },
       dispatchHandler,
     );

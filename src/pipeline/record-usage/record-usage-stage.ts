@@ -32,11 +32,16 @@ function priceCall(context: CallContext, pricer: Pricer, model: string | undefin
     return status >= 400 || status === 0 ? { cost: extra, priceVersion: NOT_BILLED } : { cost: undefined, priceVersion: undefined };
   }
   if (!model) return { cost: undefined, priceVersion: undefined };
-  const input = { provider: context.call.operation.provider, model, usage, at: new Date(context.receivedAt) };
+  const input = { provider: servedProvider(context), model, usage, at: new Date(context.receivedAt) };
   const result = pricer.cost(input);
   // A cascade's escalated attempts and judges are part of what this request cost.
   context.cost = result && context.extraCalls?.length ? (extra === undefined ? undefined : { ...result, cost: result.cost + extra }) : result;
   return { cost: context.cost?.cost, priceVersion: result?.priceVersion, cache: result ? cacheAccounting(pricer, input, result.cost) : undefined };
+}
+
+/** The provider that answered: the one asked for, or the alternate a fallback went to. */
+function servedProvider(context: CallContext) {
+  return context.resilience?.servedBy?.provider ?? context.call.operation.provider;
 }
 
 export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEvent {
@@ -49,7 +54,7 @@ export function buildUsageEvent(context: CallContext, pricer: Pricer): UsageEven
   const event: UsageEvent = {
     requestId: context.requestId,
     time: context.receivedAt,
-    provider: context.call.operation.provider,
+    provider: servedProvider(context),
     endpoint: context.call.operation.endpoint,
     requestedModel: context.call.model,
     servedModel,
