@@ -83,3 +83,29 @@ test('a holdout call keeps a far backstop: it measures uncapped lengths, yet a l
   const features = saved.at(-1)?.features['summary'];
   assert.ok(features && Object.keys(features.unshapedVisible.buckets).length > 0);
 });
+
+test('holdout calls get the feature schema too: the client parses JSON whichever calls are held out', async () => {
+  const schema = { name: 'fields', schema: { type: 'object', properties: { vendor: { type: 'string' } }, required: ['vendor'] } };
+  const stage = createOutputPolicyStage({
+    config: outputPolicyConfigSchema.parse({ enabled: true, holdout: 0.5, features: { extract: { jsonSchema: schema } } }),
+    pricer,
+    dataDir: folder,
+    store: { load: () => undefined, save: async () => {} },
+    random: () => 0,
+    log: () => {},
+  });
+  const formats: unknown[] = [];
+  const upstream = cappedUpstream();
+  const watch: Stage = {
+    name: 'watch-format',
+    async run(context, next) {
+      formats.push(structuredClone(context.call.body?.['response_format']));
+      await next();
+    },
+  };
+  const result = await runPipeline([stage, watch, upstream])(chatContext({ prompt: 'invoice text', feature: 'extract' }));
+  assert.equal((formats[0] as Record<string, any> | undefined)?.['type'], 'json_schema');
+  assert.equal((formats[0] as Record<string, any>)['json_schema']['name'], 'fields');
+  assert.equal((result.levers[0]?.detail as Record<string, any>)['jsonSchema']?.via, 'response_format.json_schema');
+  await stage.close();
+});

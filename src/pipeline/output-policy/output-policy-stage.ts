@@ -154,6 +154,9 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       holdout: random() < config.holdout,
       skipped: undefined,
     };
+    // The schema is a format the client's code then parses, not a length lever to measure without:
+    // holdout and baseline calls get it too, and the learned lengths are those of the JSON answers.
+    if (policy.jsonSchema && !controls.choosesOwnFormat(body)) decision.schema = controls.applyJsonSchema(body, policy.jsonSchema);
     if (decision.holdout) return withBackstop(decision, controls, body);
     // The first calls of a clamped setting go untouched, so the clamp's saving has a baseline.
     const original =
@@ -181,7 +184,6 @@ export function createOutputPolicyStage(options: OutputPolicyStageOptions): Stag
       Object.assign(body, original);
       return withBackstop({ ...decision, reasoningChange: undefined, learnedThinking: undefined, clampedBudget: undefined, holdout: true }, controls, body);
     }
-    if (policy.jsonSchema && !controls.choosesOwnFormat(body)) decision.schema = controls.applyJsonSchema(body, policy.jsonSchema);
 
     let answer: LearnedCap | undefined;
     if (typeof policy.maxTokens === 'number') {
