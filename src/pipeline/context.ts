@@ -5,6 +5,7 @@ import type { UsageEvent } from '../core/usage-event.ts';
 import type { ProviderId } from '../core/provider-id.ts';
 import type { CostResult } from '../pricing/pricer.ts';
 import type { ParsedCall, ProviderAdapter, ResponseFacts } from '../providers/provider.ts';
+import type { KeyUse } from './budgets/virtual-key-stage.ts';
 import type { CacheStatus, ResponseCacheCall } from './response-cache/response-cache.ts';
 
 export type HeaderMap = Record<string, string | string[]>;
@@ -81,6 +82,8 @@ export interface CallContext {
    * ledger row names and prices that one.
    */
   resilience?: { attempts: number; servedBy?: { provider: ProviderId; model: string } };
+  /** The virtual key that authenticated the call and what its budget and rate limits hold for it; absent when keys are off. */
+  virtualKey?: KeyUse;
 }
 
 export interface ExtraUpstreamCall {
