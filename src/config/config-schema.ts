@@ -8,6 +8,7 @@ import { ROUTER_DEFAULTS, routerConfigSchema } from './router-config.ts';
 import { batchConfigSchema } from './batch-config.ts';
 import { resilienceConfigSchema } from './resilience-config.ts';
 import { REDIS_DEFAULTS, redisConfigSchema } from './redis-config.ts';
+import { BUDGETS_DEFAULTS, budgetsConfigSchema, KEYS_DEFAULTS, keysConfigSchema } from './keys-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -75,6 +76,9 @@ export const configSchema = z.strictObject({
   resilience: resilienceConfigSchema,
   /** State shared by several gateway replicas (README "Several replicas"). Off unless `url` is set. */
   redis: redisConfigSchema.default(REDIS_DEFAULTS),
+  /** Gateway-issued virtual keys with models, rate limits and budgets (README "Virtual keys and budgets"). Off by default. */
+  keys: keysConfigSchema.default(KEYS_DEFAULTS),
+  budgets: budgetsConfigSchema.default(BUDGETS_DEFAULTS),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -4,6 +4,7 @@ import type { ProviderId } from '../core/provider-id.ts';
 import type { Pricer } from '../pricing/pricer.ts';
 import type { ProviderAdapter } from '../providers/provider.ts';
 import { createAttributionStage } from './attribution/attribution-stage.ts';
+import { createBudgetStage, type VirtualKeyAccess } from './budgets/budget-setup.ts';
 import { compose } from './compose.ts';
 import type { DeferQueue } from './defer/defer-queue.ts';
 import { createDeferStage } from './defer/defer-stage.ts';
@@ -44,6 +45,8 @@ export interface PipelineDependencies {
   deferQueue?: DeferQueue;
   /** The Redis connection replicas share state through (config `redis.url`); absent = every stage keeps its state in this process. */
   redis?: SharedRedis;
+  /** Virtual keys (config `keys.enabled`): every call must present one; absent = clients send provider keys. */
+  virtualKeys?: VirtualKeyAccess;
 }
 
 /** Deferred Anthropic requests get 1h cache markers when configured, or (auto) when the prompt-cache planner is on. */
@@ -64,6 +67,18 @@ function createPromptCachePlanner(dependencies: PipelineDependencies): Stage {
   return planner;
 }
 
+/** Counters in the shared Redis when there is one, so every replica enforces the same budgets. */
+function createVirtualKeys(dependencies: PipelineDependencies, keys: VirtualKeyAccess): Stage {
+  const { redis } = dependencies;
+  return createBudgetStage({
+    config: dependencies.config.budgets,
+    keys,
+    pricer: dependencies.pricer,
+    ...(redis ? { redis: { client: redis.client, keyPrefix: redis.keyPrefix, commandTimeoutMs: dependencies.config.redis.commandTimeoutMs } } : {}),
+    ...logOption(dependencies),
+  });
+}
+
 function logOption(dependencies: PipelineDependencies): { log?: (line: string) => void } {
   return dependencies.log ? { log: dependencies.log } : {};
 }
@@ -77,6 +92,8 @@ function logOption(dependencies: PipelineDependencies): { log?: (line: string) =
 export function defaultStages(dependencies: PipelineDependencies): Stage[] {
   return [
     createAttributionStage(),
+    // virtual keys: authentication, allowed models, per-minute limits, budgets settled from record-usage's cost
+    ...(dependencies.virtualKeys ? [createVirtualKeys(dependencies, dependencies.virtualKeys)] : []),
     // deferred requests (x-costgate-defer): answered 202 before record-usage, so no on-demand row;
     // the batch job records the row at the batch price. Absent unless batch.defer.enabled.
     ...(dependencies.deferQueue ? [createDeferStage(dependencies.deferQueue, { oneHourCache: deferOneHourCache(dependencies.config) })] : []),

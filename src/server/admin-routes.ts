@@ -4,6 +4,9 @@ import { GROUP_BY_VALUES, type GroupBy, type Ledger, type ReportQuery } from '..
 import { usageEventFromJson } from '../ledger/spool/usage-event-json.ts';
 import type { OutputStatisticsQuery } from '../ledger/output-statistics.ts';
 import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
+import { KEYS_ROUTE, type createKeyAdminRoutes } from './key-admin-routes.ts';
+
+type KeyAdminRoutes = ReturnType<typeof createKeyAdminRoutes>;
 
 export const ADMIN_PREFIX = '/costgate/admin/';
 
@@ -93,10 +96,15 @@ export function outcomeQueryFromSearch(search: URLSearchParams): OutcomeQuery {
  * The admin API reads the gateway's own ledger. It is how other processes (the CLI, a dashboard)
  * read a ledger file the gateway holds open. When COSTGATE_ADMIN_KEY is set, it is required.
  */
-export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined) {
+export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined, keys?: KeyAdminRoutes) {
   return async function handleAdmin(request: GatewayRequest, response: GatewayResponse, url: URL): Promise<void> {
     if (!authorized(request, adminKey)) {
       send(response, 401, { error: { message: 'admin key required', type: 'authentication_error' } });
+      return;
+    }
+    const route = url.pathname.slice(ADMIN_PREFIX.length);
+    if (keys && (route === KEYS_ROUTE || route.startsWith(`${KEYS_ROUTE}/`))) {
+      await keys(request, response, route);
       return;
     }
     try {

@@ -14,6 +14,11 @@ import { createAnthropicAdapter } from '../providers/anthropic/anthropic-adapter
 import { createBedrockAdapter } from '../providers/bedrock/bedrock-adapter.ts';
 import { createOpenAIAdapter } from '../providers/openai/openai-adapter.ts';
 import { createAdminRoutes } from './admin-routes.ts';
+import { createKeyAdminRoutes } from './key-admin-routes.ts';
+import { CachedKeyLookup } from '../keys/cached-key-lookup.ts';
+import { openKeyStore } from '../keys/open-key-store.ts';
+import { ledgerSpendSource } from '../pipeline/budgets/budget-setup.ts';
+import { ConfigError } from '../config/load-config.ts';
 import { createFeedbackRoute } from './feedback-routes.ts';
 import { createDeferredRoute } from './deferred-routes.ts';
 import { startGatewayDeferral } from '../batch/deferred/gateway-deferral.ts';
@@ -54,6 +59,8 @@ export function createAdapters(loaded: LoadedConfig): Adapters {
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options.loaded;
+  // Whoever holds the admin key can mint virtual keys, so with keys on the admin API must be closed.
+  if (config.keys.enabled && !process.env.COSTGATE_ADMIN_KEY) throw new ConfigError('keys.enabled needs COSTGATE_ADMIN_KEY set (the admin API creates and revokes keys)');
   const ledgerPath = options.ledgerPath ?? config.ledger.path;
   const ledger = await openDuckDbLedger({ path: ledgerPath, hold: true });
   const recorder = await createUsageRecorder({
@@ -85,12 +92,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   // Replicas share caches and planner evidence through Redis when one is named; otherwise all stays in-process.
   const redisUrl = options.redisUrl ?? config.redis?.url;
   const redis = redisUrl ? createSharedRedis({ config: { ...REDIS_DEFAULTS, ...config.redis, url: redisUrl }, log: options.log ?? ((line) => console.error(`costgate: ${line}`)) }) : undefined;
-  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(redis ? { redis } : {}) });
+  // Virtual keys: stored durably (file or Postgres), read through a short cache; budgets reseed from this ledger.
+  const keyStore = config.keys.enabled ? openKeyStore(config.keys, ledgerPath) : undefined;
+  if (keyStore) closers.push(() => keyStore.close());
+  const virtualKeys = keyStore ? { lookup: new CachedKeyLookup(keyStore, config.keys.cacheSeconds * 1000), spendSource: ledgerSpendSource(ledger, () => recorder.flush()) } : undefined;
+  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(redis ? { redis } : {}), ...(virtualKeys ? { virtualKeys } : {}) });
   const server = createGatewayServer({
     adapters,
     pipeline,
     maxBodyBytes: config.server.maxBodyBytes,
-    admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY),
+    admin: createAdminRoutes(ledger, process.env.COSTGATE_ADMIN_KEY, keyStore ? createKeyAdminRoutes(keyStore) : undefined),
     feedback: createFeedbackRoute({ ledger, recentCalls, flush: () => recorder.flush() }),
     ...(deferral ? { deferred: createDeferredRoute(deferral.batcher) } : {}),
     pages: analytics.pages,
