@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
+import { apiKeyId } from '../src/pipeline/attribution/attribution-stage.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
 /** Runs the CLI without blocking this process, whose in-process gateway must keep answering. */
@@ -53,6 +54,22 @@ test('report --format json, while the gateway holds the ledger, reads it through
   assert.equal(row.input_tokens, event.inputTokens);
   assert.equal(row.cost_usd, Number(event.cost) / 1e12);
   assert.equal(row.savings_usd, 0);
+});
+
+test('report --by api_key groups by the hashed client key, never the key itself', async () => {
+  const key = `sk-cli-report-${process.pid}`;
+  const client = new OpenAI({ apiKey: key, baseURL: `${stack.url}/v1`, maxRetries: 0 });
+  await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'whose key' }] }, { headers: { 'x-costgate-feature': 'cli-api-key' } });
+  await stack.gateway.recorder.flush();
+
+  const result = await costgate('report', '--by', 'api_key', '--feature', 'cli-api-key', '--format', 'json', '--ledger', join(stack.directory, 'ledger.duckdb'));
+  assert.equal(result.status, 0, result.stderr);
+  const rows = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    rows.map((row) => [row.api_key, row.requests]),
+    [[apiKeyId({ authorization: `Bearer ${key}` }), 1]],
+  );
+  assert.doesNotMatch(result.stdout, new RegExp(key));
 });
 
 test('bad arguments and bad config get one clear message and a non-zero exit', async () => {

@@ -6,7 +6,7 @@ import { reportAnalyticsCommand } from './analytics-commands.ts';
 import { CliError, parseInteger, parseTime } from './cli-error.ts';
 import { openLedgerReader } from './ledger-reader.ts';
 
-export const REPORT_HELP = `costgate report [--by feature|customer|user|model|provider|day|hour] [--from T] [--to T] [--top N]
+export const REPORT_HELP = `costgate report [--by feature|customer|user|model|provider|day|hour|api_key] [--from T] [--to T] [--top N]
                 [--feature F] [--customer C] [--provider P] [--model M]
                 [--format table|json|csv] [--ledger PATH] [--config FILE]
   Cost and tokens per group. T is an ISO date/time or a duration back from now (24h, 7d).

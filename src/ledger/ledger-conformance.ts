@@ -160,6 +160,8 @@ export function describeLedgerConformance(backend: string, createLedger: () => P
               ['2026-12-05T12:00Z', 1, 0n, 1],
               ['2026-12-06T10:00Z', 1, 0n, 1],
             ],
+            // Calls without a recognised credential (no apiKeyId) group as null, like any unattributed call.
+            api_key: [['a1b2c3d4e5f6', 2, 14_000_000n, 0], ['0f1e2d3c4b5a', 1, 2_000_000n, 0], [null, 2, 0n, 2]],
           };
           for (const [by, rows] of Object.entries(expected) as Array<[GroupBy, typeof expected.feature]>) {
             assert.deepEqual(summarize(await ledger.report({ by })), rows, `by ${by}`);
@@ -298,7 +300,7 @@ function reportDataset(): UsageEvent[] {
       provider: 'openai',
       requestedModel: 'gpt-4o',
       servedModel: 'gpt-4o-2024-08-06',
-      attribution: { feature: 'search', customer: 'acme', user: 'user-1', tags: {} },
+      attribution: { feature: 'search', customer: 'acme', user: 'user-1', apiKeyId: 'a1b2c3d4e5f6', tags: {} },
       usage: { input: { total: 1000, noCache: 800, cacheRead: 200 }, output: { total: 100 } },
       cost: 5_000_000n,
       baselineCost: 8_000_000n,
@@ -308,7 +310,7 @@ function reportDataset(): UsageEvent[] {
       provider: 'openai',
       requestedModel: 'gpt-4o',
       servedModel: undefined,
-      attribution: { feature: 'search', customer: 'globex', user: 'user-2', tags: {} },
+      attribution: { feature: 'search', customer: 'globex', user: 'user-2', apiKeyId: '0f1e2d3c4b5a', tags: {} },
       usage: { input: { total: 500 }, output: { total: 50 } },
       cost: 2_000_000n,
       baselineCost: undefined,
@@ -318,7 +320,7 @@ function reportDataset(): UsageEvent[] {
       provider: 'anthropic',
       requestedModel: 'claude-sonnet-4-5',
       servedModel: 'claude-sonnet-4-5',
-      attribution: { feature: 'chat', customer: 'acme', user: 'user-1', tags: {} },
+      attribution: { feature: 'chat', customer: 'acme', user: 'user-1', apiKeyId: 'a1b2c3d4e5f6', tags: {} },
       usage: { input: { total: 300, noCache: 150, cacheWrite5m: 100, cacheWrite1h: 50 }, output: { total: 30 } },
       cost: 9_000_000n,
       baselineCost: 9_000_000n,

@@ -38,11 +38,12 @@ export interface Ledger extends LedgerAnalytics {
 
 /**
  * `day` keys look like "2026-12-04" and `hour` keys like "2026-12-04T13:00Z", both in UTC.
- * `model` is the served model, falling back to the requested one.
+ * `model` is the served model, falling back to the requested one. `api_key` is the hashed id of the
+ * client credential (Attribution.apiKeyId), never the key itself.
  */
-export type GroupBy = 'feature' | 'customer' | 'user' | 'model' | 'provider' | 'day' | 'hour';
+export type GroupBy = 'feature' | 'customer' | 'user' | 'model' | 'provider' | 'day' | 'hour' | 'api_key';
 
-export const GROUP_BY_VALUES: readonly GroupBy[] = ['feature', 'customer', 'user', 'model', 'provider', 'day', 'hour'];
+export const GROUP_BY_VALUES: readonly GroupBy[] = ['feature', 'customer', 'user', 'model', 'provider', 'day', 'hour', 'api_key'];
 
 /** Epoch milliseconds; `from` is inclusive, `to` exclusive. */
 export interface TimeRange {
