@@ -167,3 +167,46 @@ test('without an endpoint nothing is exported', async () => {
   await fromEnvironment.otel.flush().catch(() => {});
   await fromEnvironment.close();
 });
+
+test("a call carrying a W3C traceparent is exported as a child span in the client's trace", async () => {
+  const receiver = await startReceiver();
+  const stack = await startStack({ analytics: { otel: { endpoint: receiver.url } } });
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const clientSpanId = '00f067aa0ba902b7';
+  const ids: Record<string, string> = {};
+  try {
+    const openai = new OpenAI({ apiKey: 'sk-client', baseURL: `${stack.url}/v1`, maxRetries: 0 });
+    const call = async (name: string, headers: Record<string, string>) => {
+      const { response } = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: name }] }, { headers }).withResponse();
+      ids[name] = response.headers.get('x-costgate-request-id') ?? '';
+    };
+    await call('child', { traceparent: `00-${traceId}-${clientSpanId}-01`, tracestate: 'vendor=value' });
+    await call('root', {});
+    await call('malformed', { traceparent: 'not-a-trace-context' });
+    await call('unsampled', { traceparent: `00-${traceId}-${clientSpanId}-00` });
+  } finally {
+    await stack.close();
+    receiver.server.close();
+  }
+  const spans: any[] = (receiver.bodies.get('/v1/traces') ?? []).flatMap((body) =>
+    body.resourceSpans.flatMap((resourceSpans: any) => resourceSpans.scopeSpans.flatMap((scope: any) => scope.spans)),
+  );
+  const byCall = (name: string) => spans.find((span) => attributes(span.attributes)['costgate.request_id'] === ids[name]);
+
+  const child = byCall('child');
+  assert.ok(child, 'span for the call with a traceparent');
+  assert.equal(child.traceId, traceId);
+  assert.equal(child.parentSpanId, clientSpanId);
+  assert.notEqual(child.spanId, clientSpanId);
+  assert.equal(child.traceState, 'vendor=value');
+
+  for (const name of ['root', 'malformed']) {
+    const span = byCall(name);
+    assert.ok(span, `span for the ${name} call`);
+    assert.ok(!span.parentSpanId, `${name}: no parent`);
+    assert.notEqual(span.traceId, traceId);
+  }
+  // The client decided not to sample this trace; the default parent-based sampler follows it.
+  assert.equal(byCall('unsampled'), undefined);
+  assert.equal(spans.length, 3);
+});

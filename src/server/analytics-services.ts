@@ -9,7 +9,7 @@ import { PrometheusMetrics } from '../analytics/exports/prometheus-metrics.ts';
 import type { Config } from '../config/config-schema.ts';
 import type { UsageEvent } from '../core/usage-event.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import type { UsageSink } from '../pipeline/record-usage/record-usage-stage.ts';
+import type { IncomingTraceContext, UsageSink } from '../pipeline/record-usage/record-usage-stage.ts';
 import type { Pricer } from '../pricing/pricer.ts';
 import { createAnalyticsRoutes } from './analytics-routes.ts';
 
@@ -99,10 +99,10 @@ export function startAnalyticsServices(options: {
     usage(recorder) {
       if (!metrics && !otel) return recorder;
       return {
-        record(event: UsageEvent) {
+        record(event: UsageEvent, trace?: IncomingTraceContext) {
           recorder.record(event);
           metrics?.observe(event);
-          otel?.observe(event);
+          otel?.observe(event, trace);
         },
       };
     },

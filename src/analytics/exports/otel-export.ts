@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode, type Attributes, type Histogram } from '@opentelemetry/api';
+import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Context, type Histogram } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -7,13 +8,16 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { formatUsd } from '../../core/money.ts';
 import type { ProviderId } from '../../core/provider-id.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
+import type { IncomingTraceContext } from '../../pipeline/record-usage/record-usage-stage.ts';
 
 /**
  * OpenTelemetry export of finished calls, following the GenAI semantic conventions (semconv 1.37+:
  * `gen_ai.provider.name`, `gen_ai.usage.cache_read.input_tokens`, ...). Spans and metrics are built
  * from the usage event the gateway records once a call has ended, never inside the call: `observe`
  * only pushes onto a bounded queue that is drained on a later tick, and the SDK's batch span
- * processor and periodic metric reader send OTLP/HTTP in the background.
+ * processor and periodic metric reader send OTLP/HTTP in the background. A call that arrived with a
+ * W3C `traceparent` is exported as a child span of it, so it appears inside the client's trace; the
+ * SDK's default parent-based sampler then follows the client's sampled flag.
  */
 export interface OtelExportOptions {
   /** OTLP/HTTP base URL, e.g. http://collector:4318 (signals go to /v1/traces and /v1/metrics). */
@@ -33,6 +37,14 @@ const PROVIDER_NAME: Record<ProviderId, string> = { openai: 'openai', anthropic:
 /** Bucket advice from the GenAI metrics conventions. */
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+
+const propagator = new W3CTraceContextPropagator();
+
+/** The client's span as the parent context; the root context when the header is absent or malformed. */
+export function parentContext(trace: IncomingTraceContext | undefined): Context {
+  if (trace === undefined) return ROOT_CONTEXT;
+  return propagator.extract(ROOT_CONTEXT, trace, defaultTextMapGetter);
+}
 
 /** Maps a gateway route to `gen_ai.operation.name`. */
 export function operationName(endpoint: string): string {
@@ -97,7 +109,7 @@ export function spanAttributes(event: UsageEvent): Attributes {
 }
 
 export class OtelExport {
-  private readonly queue: UsageEvent[] = [];
+  private readonly queue: Array<{ event: UsageEvent; trace: IncomingTraceContext | undefined }> = [];
   private readonly maxQueued: number;
   private scheduled = false;
   private dropped = 0;
@@ -139,12 +151,12 @@ export class OtelExport {
   }
 
   /** On the request path: one push, the work happens on a later tick. */
-  observe(event: UsageEvent): void {
+  observe(event: UsageEvent, trace?: IncomingTraceContext): void {
     if (this.queue.length >= this.maxQueued) {
       this.dropped += 1;
       return;
     }
-    this.queue.push(event);
+    this.queue.push({ event, trace });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -158,24 +170,24 @@ export class OtelExport {
       this.dropped = 0;
     }
     const tracer = this.tracerProvider.getTracer('costgate');
-    for (const event of this.queue.splice(0)) {
+    for (const { event, trace } of this.queue.splice(0)) {
       try {
-        this.record(tracer, event);
+        this.record(tracer, event, trace);
       } catch (error) {
         this.log(`OpenTelemetry export failed for ${event.requestId}: ${(error as Error).message}`);
       }
     }
   }
 
-  private record(tracer: ReturnType<BasicTracerProvider['getTracer']>, event: UsageEvent): void {
+  private record(tracer: ReturnType<BasicTracerProvider['getTracer']>, event: UsageEvent, trace: IncomingTraceContext | undefined): void {
     const common = commonAttributes(event);
     const operation = String(common['gen_ai.operation.name']);
     const model = event.requestedModel ?? event.servedModel;
-    const span = tracer.startSpan(model ? `${operation} ${model}` : operation, {
-      kind: SpanKind.CLIENT,
-      startTime: event.time,
-      attributes: spanAttributes(event),
-    });
+    const span = tracer.startSpan(
+      model ? `${operation} ${model}` : operation,
+      { kind: SpanKind.CLIENT, startTime: event.time, attributes: spanAttributes(event) },
+      parentContext(trace),
+    );
     if (event.errorType !== undefined || event.status >= 400) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: event.errorType ?? `HTTP ${event.status}` });
     }

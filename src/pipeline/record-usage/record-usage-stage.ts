@@ -5,9 +5,30 @@ import type { Pricer } from '../../pricing/pricer.ts';
 import type { CallContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
 
+/** The W3C trace context headers the client sent, so a span exported for the call joins the client's trace. */
+export interface IncomingTraceContext {
+  traceparent?: string;
+  tracestate?: string;
+}
+
 export interface UsageSink {
-  /** Must not lose the event once it returns (the recorder spools it before returning). */
-  record(event: UsageEvent): void;
+  /**
+   * Must not lose the event once it returns (the recorder spools it before returning). `trace` is
+   * for exporters only: it is not part of the ledger row.
+   */
+  record(event: UsageEvent, trace?: IncomingTraceContext): void;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `traceparent` and `tracestate` from the incoming request, undefined when the client sent none. */
+export function incomingTraceContext(headers: Readonly<Record<string, string | string[] | undefined>>): IncomingTraceContext | undefined {
+  const traceparent = firstHeader(headers['traceparent']);
+  if (traceparent === undefined) return undefined;
+  const tracestate = firstHeader(headers['tracestate']);
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }
 
 const NOT_BILLED = 'not-billed';
@@ -94,7 +115,7 @@ export function createRecordUsageStage(pricer: Pricer, sink: UsageSink): Stage {
         if (context.call.operation.billable) {
           const event = buildUsageEvent(context, pricer);
           context.event = event;
-          sink.record(event);
+          sink.record(event, incomingTraceContext(context.call.headers));
         }
       }
     },
