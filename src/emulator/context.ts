@@ -21,12 +21,15 @@ export type ErrorKind = 'invalid_request' | 'not_found' | 'rate_limited' | 'serv
 export class EmulatorError extends Error {
   readonly kind: ErrorKind;
   readonly param: string | undefined;
+  /** Sent as retry-after-ms (and retry-after in whole seconds) instead of the default `retry-after: 1` of a 429. */
+  retryAfterMs: number | undefined;
 
   constructor(kind: ErrorKind, message: string, param?: string) {
     super(message);
     this.name = 'EmulatorError';
     this.kind = kind;
     this.param = param;
+    this.retryAfterMs = undefined;
   }
 }
 

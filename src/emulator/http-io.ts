@@ -49,7 +49,12 @@ export function sendError(context: RequestContext, render: ErrorRenderer, error:
   }
   const rendered = render(error, context.requestId);
   const headers: Record<string, string> = { 'content-type': 'application/json', ...rendered.headers };
-  if (error.kind === 'rate_limited') headers['retry-after'] = '1';
+  if (error.retryAfterMs !== undefined) {
+    headers['retry-after-ms'] = String(error.retryAfterMs);
+    headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000));
+  } else if (error.kind === 'rate_limited') {
+    headers['retry-after'] = '1';
+  }
   response.writeHead(rendered.status, headers);
   response.end(rendered.body);
 }

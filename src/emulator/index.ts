@@ -22,6 +22,7 @@ import {
   integerHeader,
   isRecord,
 } from './context.ts';
+import { FaultInjector, type FaultProvider } from './faults.ts';
 import { sendError, sleep } from './http-io.ts';
 import { handleEmbeddings, handleListModels, handleRetrieveModel, renderOpenAIError } from './openai.ts';
 import { handleChatCompletions } from './openai-chat.ts';
@@ -59,6 +60,8 @@ export interface EmulatorOptions {
   bedrockMinRecords?: number;
   /** Count submissions per batch line id (`batchSubmissions`), for tests of no double submission. */
   recordBatchSubmissions?: boolean;
+  /** [0, 1) draws for fault rules with a rate below 1; Math.random by default. */
+  random?: () => number;
 }
 
 export interface RunningEmulator {
@@ -71,8 +74,10 @@ export interface RunningEmulator {
   readonly requests: number;
   /** Requests whose client disconnected before the response ended. */
   readonly abortedRequests: number;
-  /** Same as POST /emulator/reset: forgets prompt caches and emu-429-then-ok history. */
+  /** Same as POST /emulator/reset: forgets prompt caches, emu-429-then-ok history and injected faults. */
   reset(): void;
+  /** Same as POST /emulator/faults and DELETE /emulator/faults, for in-process tests and benchmarks. */
+  readonly faults: FaultInjector;
   /** Batch line id -> times it was part of a created batch (with `recordBatchSubmissions`). */
   readonly batchSubmissions: ReadonlyMap<string, number>;
 }
@@ -127,6 +132,12 @@ function matchRoute(method: string, path: string): Route | undefined {
   return { handle, render: renderBedrockError, pathModel: decodePathSegment(bedrock[1]) };
 }
 
+function providerOf(path: string): FaultProvider {
+  if (path.startsWith('/model/')) return 'bedrock';
+  if (path.startsWith('/v1/messages')) return 'anthropic';
+  return 'openai';
+}
+
 function rendererForUnknown(path: string): ErrorRenderer {
   if (path.startsWith('/model/')) return renderBedrockError;
   if (path.startsWith('/v1/messages')) return renderAnthropicError;
@@ -165,6 +176,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   };
   const refusals = new RefusalMemory();
+  const faults = new FaultInjector(clock, options.random);
   const batch = new BatchEmulator({
     state,
     clock,
@@ -179,6 +191,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     state.prefixCache.clear();
     state.breakpointCache.clear();
     refusals.clear();
+    faults.clear();
   };
 
   async function control(request: EmulatorRequest, response: EmulatorResponse, path: string): Promise<void> {
@@ -206,7 +219,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return reply(200, { ok: true });
     }
     if (path === '/emulator/stats' && request.method === 'GET') {
-      return reply(200, { requests: counters.requests, abortedRequests: counters.aborted });
+      return reply(200, { requests: counters.requests, abortedRequests: counters.aborted, injectedFaults: faults.injected });
+    }
+    if (path === '/emulator/faults' && request.method === 'POST') {
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      const rule = faults.add(body);
+      return typeof rule === 'string' ? reply(400, { error: rule }) : reply(200, rule);
+    }
+    if (path === '/emulator/faults' && request.method === 'GET') return reply(200, { faults: faults.active() });
+    if (path === '/emulator/faults' && request.method === 'DELETE') {
+      faults.clear();
+      return reply(200, { ok: true });
     }
     return reply(404, { error: `unknown emulator control route ${request.method} ${path}` });
   }
@@ -265,6 +293,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       context.latencyMs += context.scenario.latencyMs;
       await sleep(context.latencyMs, controller.signal);
       if (controller.signal.aborted) return;
+      const fault = faults.pick(providerOf(path), model);
+      if (fault) throw fault;
       if (context.scenario.failure !== undefined) {
         throw new EmulatorError(context.scenario.failure, scenarioMessage(context.scenario.failure));
       }
@@ -333,6 +363,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return counters.aborted;
     },
     reset,
+    faults,
     batchSubmissions: batch.submissions,
     close: () =>
       new Promise<void>((resolve, reject) => {
