@@ -6,6 +6,7 @@ import { CACHE_HELP, cacheCommand } from './cache.ts';
 import { CliError } from './cli-error.ts';
 import { DEMO_HELP, demoCommand, runDemo } from './demo.ts';
 import { EMULATE_HELP, emulateCommand } from './emulate.ts';
+import { KEYS_HELP, keysCommand } from './keys.ts';
 import { PRICES_HELP, pricesCommand } from './prices.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts.ts';
 import { EXPORT_HELP, exportCommand, REPORT_ANALYTICS_HELP, SAVINGS_HELP, savingsCommand } from './analytics-commands.ts';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   cache: { run: cacheCommand, help: CACHE_HELP },
   batch: { run: batchCommand, help: BATCH_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },
+  keys: { run: keysCommand, help: KEYS_HELP },
   start: {
     // The quick start: the real gateway when provider keys are set, otherwise the demo.
     run: async (argv) => (hasProviderKeys() ? serveCommand(argv) : runDemo({ keepRunning: true })),
