@@ -9,6 +9,7 @@ import { batchConfigSchema } from './batch-config.ts';
 import { resilienceConfigSchema } from './resilience-config.ts';
 import { REDIS_DEFAULTS, redisConfigSchema } from './redis-config.ts';
 import { BUDGETS_DEFAULTS, budgetsConfigSchema, KEYS_DEFAULTS, keysConfigSchema } from './keys-config.ts';
+import { DATA_DEFAULTS, dataConfigSchema } from './data-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -79,6 +80,8 @@ export const configSchema = z.strictObject({
   /** Gateway-issued virtual keys with models, rate limits and budgets (README "Virtual keys and budgets"). Off by default. */
   keys: keysConfigSchema.default(KEYS_DEFAULTS),
   budgets: budgetsConfigSchema.default(BUDGETS_DEFAULTS),
+  /** What is kept of a call's content: nothing by default; opt-in redacted bodies (README "Data handling"). */
+  data: dataConfigSchema.default(DATA_DEFAULTS),
 });
 
 export type Config = z.infer<typeof configSchema>;
