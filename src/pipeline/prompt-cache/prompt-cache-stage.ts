@@ -42,6 +42,8 @@ export interface PromptCacheStageOptions {
   /** Epoch ms; a benchmark drives it with the emulator's clock. */
   now?: () => number;
   store?: PlannerStateStore;
+  /** The evidence to plan from; default in-memory (restored from `store`). A shared one comes with the other replicas' evidence. */
+  statistics?: MemoryPrefixStatistics;
 }
 
 export interface PromptCacheStage extends Stage {
@@ -102,7 +104,7 @@ export function createPromptCacheStage(options: PromptCacheStageOptions): Prompt
   const { config, pricer } = options;
   const now = options.now ?? Date.now;
   const store = options.store ?? createFileStateStore(plannerStatePath(options.dataDir));
-  const statistics = new MemoryPrefixStatistics(config.maxPrefixes);
+  const statistics = options.statistics ?? new MemoryPrefixStatistics(config.maxPrefixes);
   const audit = new PrefixAudit();
   const tokens = new TokenCounter();
   const policies = new Map<string, PromptCachePolicy>();

@@ -11,9 +11,10 @@ export interface StreamHandlers {
   /**
    * Loads the whole shared state (at start, and after any outage or read failure, when events may
    * have been missed). Events published after the load began are read afterwards, so `apply` must
-   * accept changes it already holds.
+   * accept changes it already holds. `followed` is the position reached before (undefined at start);
+   * an id returned is where reading resumes instead of the stream's newest event (a snapshot's own id).
    */
-  load(): Promise<void>;
+  load(followed: string | undefined): Promise<string | undefined | void>;
   /** Applies events in stream order. */
   apply(events: StreamEvent[]): Promise<void>;
 }
@@ -61,6 +62,7 @@ export class StreamFollower {
   private readonly count: number;
   private readonly startTimeoutMs: number;
   private lastId = '0-0';
+  private followed: string | undefined;
   private closed = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -97,8 +99,9 @@ export class StreamFollower {
         if (needsLoad) {
           // The id first, then the state: an event in between is applied twice, never missed.
           const last = await this.redis.client.xrevrange(this.streamKey, '+', '-', 'COUNT', 1);
-          this.lastId = last[0]?.[0] ?? '0-0';
-          await this.handlers.load();
+          const newest = last[0]?.[0] ?? '0-0';
+          this.lastId = (await this.handlers.load(this.followed)) ?? newest;
+          this.followed = this.lastId;
           needsLoad = false;
           this.startedResolve();
         }
@@ -115,6 +118,7 @@ export class StreamFollower {
           return { id, fields };
         });
         this.lastId = events[events.length - 1]?.id ?? this.lastId;
+        this.followed = this.lastId;
         await this.handlers.apply(events);
       } catch (error) {
         if (this.closed) break;
@@ -132,6 +136,11 @@ export class StreamFollower {
         this.wake = undefined;
       }
     }
+  }
+
+  /** The stream position reached: events up to this id are applied (undefined before the first load). */
+  get position(): string | undefined {
+    return this.followed;
   }
 
   async close(): Promise<void> {
