@@ -10,7 +10,6 @@ import { resilienceConfigSchema } from './resilience-config.ts';
 import { REDIS_DEFAULTS, redisConfigSchema } from './redis-config.ts';
 import { BUDGETS_DEFAULTS, budgetsConfigSchema, KEYS_DEFAULTS, keysConfigSchema } from './keys-config.ts';
 import { DATA_DEFAULTS, dataConfigSchema } from './data-config.ts';
-import { DATA_DEFAULTS, dataConfigSchema } from './data-config.ts';
 
 const priceOverride = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'bedrock']),
@@ -81,8 +80,6 @@ export const configSchema = z.strictObject({
   /** Gateway-issued virtual keys with models, rate limits and budgets (README "Virtual keys and budgets"). Off by default. */
   keys: keysConfigSchema.default(KEYS_DEFAULTS),
   budgets: budgetsConfigSchema.default(BUDGETS_DEFAULTS),
-  /** What is kept of a call's content: nothing by default; opt-in redacted bodies (README "Data handling"). */
-  data: dataConfigSchema.default(DATA_DEFAULTS),
   /** What is kept of a call's content: nothing by default; opt-in redacted bodies (README "Data handling"). */
   data: dataConfigSchema.default(DATA_DEFAULTS),
 });

@@ -14,8 +14,8 @@ import { createForwardStage } from './forward/forward-stage.ts';
 import { createOutputPolicyStage } from './output-policy/output-policy-stage.ts';
 import type { UpstreamClient } from './forward/upstream-client.ts';
 import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
+import { RedisPrefixStatistics } from './prompt-cache/redis-prefix-statistics.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
-import { createRecordBodiesStages } from './record-bodies/record-bodies-stage.ts';
 import { createRecordBodiesStages } from './record-bodies/record-bodies-stage.ts';
 import { createResilienceStage, resilienceActive } from './resilience/resilience-stage.ts';
 import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
@@ -59,13 +59,19 @@ function deferOneHourCache(config: Config): boolean {
 
 /** The planner, registered to write its last statistics snapshot when the gateway shuts down. */
 function createPromptCachePlanner(dependencies: PipelineDependencies): Stage {
+  // With Redis, every replica plans from the evidence of all of them.
+  const shared = dependencies.redis ? new RedisPrefixStatistics(dependencies.redis, { maxPrefixes: dependencies.config.promptCache.maxPrefixes }) : undefined;
   const planner = createPromptCacheStage({
     config: dependencies.config.promptCache,
     pricer: dependencies.pricer,
     dataDir: dependencies.dataDir,
     ...(dependencies.clock ? { now: dependencies.clock } : {}),
+    ...(shared ? { statistics: shared } : {}),
   });
-  dependencies.closers?.push(() => planner.close());
+  dependencies.closers?.push(async () => {
+    await planner.close();
+    await shared?.close();
+  });
   return planner;
 }
 
@@ -100,8 +106,6 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     // the batch job records the row at the batch price. Absent unless batch.defer.enabled.
     ...(dependencies.deferQueue ? [createDeferStage(dependencies.deferQueue, { oneHourCache: deferOneHourCache(dependencies.config) })] : []),
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
-    // redacted request and response bodies: absent unless data.storeBodies (the default keeps none)
-    ...(dependencies.config.data ? createRecordBodiesStages({ config: dependencies.config.data, dataDir: dependencies.dataDir, ...(dependencies.closers ? { closers: dependencies.closers } : {}), ...logOption(dependencies) }) : []),
     // redacted request and response bodies: absent unless data.storeBodies (the default keeps none)
     ...(dependencies.config.data ? createRecordBodiesStages({ config: dependencies.config.data, dataDir: dependencies.dataDir, ...(dependencies.closers ? { closers: dependencies.closers } : {}), ...logOption(dependencies) }) : []),
     // response cache (exact, then semantic): absent unless some feature's policy turns it on
