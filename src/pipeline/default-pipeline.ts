@@ -17,6 +17,7 @@ import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { RedisPrefixStatistics } from './prompt-cache/redis-prefix-statistics.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
 import { createRecordBodiesStages } from './record-bodies/record-bodies-stage.ts';
+import { createRecordBodiesStages } from './record-bodies/record-bodies-stage.ts';
 import { createResilienceStage, resilienceActive } from './resilience/resilience-stage.ts';
 import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
 import type { RecentCalls } from './router/recent-calls.ts';
@@ -106,6 +107,8 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     // the batch job records the row at the batch price. Absent unless batch.defer.enabled.
     ...(dependencies.deferQueue ? [createDeferStage(dependencies.deferQueue, { oneHourCache: deferOneHourCache(dependencies.config) })] : []),
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
+    // redacted request and response bodies: absent unless data.storeBodies (the default keeps none)
+    ...(dependencies.config.data ? createRecordBodiesStages({ config: dependencies.config.data, dataDir: dependencies.dataDir, ...(dependencies.closers ? { closers: dependencies.closers } : {}), ...logOption(dependencies) }) : []),
     // redacted request and response bodies: absent unless data.storeBodies (the default keeps none)
     ...(dependencies.config.data ? createRecordBodiesStages({ config: dependencies.config.data, dataDir: dependencies.dataDir, ...(dependencies.closers ? { closers: dependencies.closers } : {}), ...logOption(dependencies) }) : []),
     // response cache (exact, then semantic): absent unless some feature's policy turns it on

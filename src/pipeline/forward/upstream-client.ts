@@ -1,6 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamRequest } from '../../providers/provider.ts';
-import type { UpstreamTimeouts } from './upstream-timeouts.ts';
+import { UpstreamDeadline, type UpstreamTimeouts } from './upstream-timeouts.ts';
 
 export interface UpstreamHandler {
   onStart(status: number, headers: Record<string, string | string[] | undefined>): void;
@@ -40,8 +40,10 @@ export class UpstreamClient {
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
+      deadline?.clear();
       return true;
     };
+    const deadline = timeouts ? new UpstreamDeadline(timeouts) : undefined;
     const dispatchHandler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
         if (signal.aborted) {
@@ -49,13 +51,22 @@ export class UpstreamClient {
           return;
         }
         signal.addEventListener('abort', () => controller.abort(new Error('client aborted')), { once: true });
+        deadline?.start((error) => controller.abort(error));
       },
       onResponseStart(_controller, statusCode, headers) {
+        deadline?.headersArrived();
         handler.onStart(statusCode, headers as Record<string, string | string[] | undefined>);
       },
       onResponseData(controller, chunk) {
-        const keepGoing = handler.onData(chunk, () => controller.resume());
-        if (!keepGoing) controller.pause();
+        deadline?.data();
+        const keepGoing = handler.onData(chunk, () => {
+          if (!settled) deadline?.resume();
+          controller.resume();
+        });
+        if (!keepGoing) {
+          deadline?.hold();
+          controller.pause();
+        }
       },
       onResponseEnd() {
         if (settle()) handler.onEnd();
@@ -71,7 +82,6 @@ export class UpstreamClient {
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body ?? null,
-        ...(timeouts ? { headersTimeout: timeouts.firstByteMs, bodyTimeout: timeouts.idleMs } : {}),
       },
       dispatchHandler,
     );

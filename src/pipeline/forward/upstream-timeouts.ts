@@ -25,3 +25,58 @@ export function timeoutKind(error: Error): TimeoutKind | undefined {
 export function timeoutErrorType(kind: TimeoutKind): string {
   return `upstream_${kind}_timeout`;
 }
+
+/** A deadline that passed, with the code undici gives its own timeouts so one mapping reads both. */
+export class UpstreamTimeoutError extends Error {
+  readonly code: string;
+
+  constructor(kind: 'first_byte' | 'idle', ms: number) {
+    super(kind === 'first_byte' ? `no response headers within ${ms} ms` : `no response data for ${ms} ms`);
+    this.name = 'UpstreamTimeoutError';
+    this.code = kind === 'first_byte' ? 'UND_ERR_HEADERS_TIMEOUT' : 'UND_ERR_BODY_TIMEOUT';
+  }
+}
+
+/**
+ * The first-byte and idle deadlines of one upstream call, on native timers: undici's own are
+ * checked about once a second, too coarse for sub-second settings. While the gateway holds the
+ * upstream paused (the client reads slowly), the idle deadline does not run.
+ */
+export class UpstreamDeadline {
+  #timer: NodeJS.Timeout | undefined;
+  #abort: ((error: Error) => void) | undefined;
+
+  constructor(private readonly timeouts: UpstreamTimeouts) {}
+
+  start(abort: (error: Error) => void): void {
+    this.#abort = abort;
+    this.#arm('first_byte', this.timeouts.firstByteMs);
+  }
+
+  headersArrived(): void {
+    this.#arm('idle', this.timeouts.idleMs);
+  }
+
+  data(): void {
+    this.#timer?.refresh();
+  }
+
+  hold(): void {
+    this.clear();
+  }
+
+  resume(): void {
+    this.#arm('idle', this.timeouts.idleMs);
+  }
+
+  clear(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(kind: 'first_byte' | 'idle', ms: number): void {
+    this.clear();
+    this.#timer = setTimeout(() => this.#abort?.(new UpstreamTimeoutError(kind, ms)), ms);
+    this.#timer.unref();
+  }
+}
