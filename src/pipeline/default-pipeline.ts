@@ -17,7 +17,6 @@ import { createPromptCacheStage } from './prompt-cache/prompt-cache-stage.ts';
 import { RedisPrefixStatistics } from './prompt-cache/redis-prefix-statistics.ts';
 import { createRecordUsageStage, type UsageSink } from './record-usage/record-usage-stage.ts';
 import { createRecordBodiesStages } from './record-bodies/record-bodies-stage.ts';
-import { createRecordBodiesStages } from './record-bodies/record-bodies-stage.ts';
 import { createResilienceStage, resilienceActive } from './resilience/resilience-stage.ts';
 import { createResponseCacheStages } from './response-cache/response-cache-stages.ts';
 import type { RecentCalls } from './router/recent-calls.ts';
@@ -109,8 +108,6 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     createRecordUsageStage(dependencies.pricer, dependencies.usage),
     // redacted request and response bodies: absent unless data.storeBodies (the default keeps none)
     ...(dependencies.config.data ? createRecordBodiesStages({ config: dependencies.config.data, dataDir: dependencies.dataDir, ...(dependencies.closers ? { closers: dependencies.closers } : {}), ...logOption(dependencies) }) : []),
-    // redacted request and response bodies: absent unless data.storeBodies (the default keeps none)
-    ...(dependencies.config.data ? createRecordBodiesStages({ config: dependencies.config.data, dataDir: dependencies.dataDir, ...(dependencies.closers ? { closers: dependencies.closers } : {}), ...logOption(dependencies) }) : []),
     // response cache (exact, then semantic): absent unless some feature's policy turns it on
     ...createResponseCacheStages(dependencies),
     // routing and cascades: absent unless router.enabled
@@ -139,7 +136,7 @@ export function defaultStages(dependencies: PipelineDependencies): Stage[] {
     ...(promptCacheEnabled(dependencies.config.promptCache) ? [createPromptCachePlanner(dependencies)] : []),
     // retries, circuit breakers and fallbacks: each attempt re-runs only forward; absent when all are off
     ...(resilienceActive(dependencies.config.resilience)
-      ? [createResilienceStage({ config: dependencies.config.resilience, adapters: dependencies.adapters ?? {}, ...logOption(dependencies) })]
+      ? [createResilienceStage({ config: dependencies.config.resilience, adapters: dependencies.adapters ?? {}, ...logOption(dependencies), ...(dependencies.clock ? { now: dependencies.clock } : {}) })]
       : []),
     createForwardStage(dependencies.upstream, dependencies.config.resilience.timeouts),
   ];

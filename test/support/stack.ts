@@ -15,7 +15,7 @@ export interface Stack {
 }
 
 /** Emulator upstream + gateway in this process, on random ports, with a throwaway ledger. */
-export async function startStack(rawConfig: unknown = {}): Promise<Stack> {
+export async function startStack(rawConfig: unknown = {}, options: { emulatorClock?: boolean } = {}): Promise<Stack> {
   const emulator = await startEmulator({ port: 0 });
   const directory = mkdtempSync(join(tmpdir(), 'costgate-test-'));
   const environment = {
@@ -30,7 +30,8 @@ export async function startStack(rawConfig: unknown = {}): Promise<Stack> {
   };
   const config = parseConfig(rawConfig, environment, 'test');
   const loaded: LoadedConfig = { config, upstreams: resolveUpstreams(config, environment), source: 'test' };
-  const gateway = await startGateway({ loaded, port: 0, ledgerPath: join(directory, 'ledger.duckdb') });
+  // With emulatorClock, stages that read time (breakers, planners) follow emulator.clock.advance().
+  const gateway = await startGateway({ loaded, port: 0, ledgerPath: join(directory, 'ledger.duckdb'), ...(options.emulatorClock ? { clock: () => emulator.clock.now() } : {}) });
   return {
     emulator,
     gateway,
