@@ -26,6 +26,15 @@ export function readBody(request: GatewayRequest, maxBytes: number): Promise<Buf
   });
 }
 
+/**
+ * V8 quotes a piece of the body in some JSON errors (`Unexpected token 'h', "hello sk-p"... is not
+ * valid JSON`); the body is the client's content, which never goes into messages or logs.
+ */
+export function withoutQuotedBody(message: string): string {
+  const quote = message.search(/,?\s*(?:\.\.\.)?"/);
+  return quote === -1 ? message : message.slice(0, quote);
+}
+
 /** Validates and parses a request body at the edge; unknown fields are kept untouched. */
 export function parseCall(operation: Operation, method: string, headers: ParsedCall['headers'], rawBody: Buffer): ParsedCall {
   if (method === 'GET') return { operation, body: undefined, rawBody: undefined, model: undefined, stream: false, headers };
@@ -37,7 +46,7 @@ export function parseCall(operation: Operation, method: string, headers: ParsedC
   try {
     parsed = JSON.parse(rawBody.toString('utf8'));
   } catch (error) {
-    throw new GatewayError('invalid_request', `request body is not valid JSON: ${(error as Error).message}`);
+    throw new GatewayError('invalid_request', `request body is not valid JSON: ${withoutQuotedBody((error as Error).message)}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new GatewayError('invalid_request', 'request body must be a JSON object');
