@@ -1,7 +1,8 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { BatchConfig } from '../config/batch-config.ts';
 import type { LoadedConfig } from '../config/load-config.ts';
 import type { ProviderId } from '../core/provider-id.ts';
+import { ledgerLocalDir } from '../ledger/open-ledger.ts';
 import { createAnthropicBatchApi } from '../providers/anthropic/anthropic-batch-api.ts';
 import type { BatchApi } from '../providers/batch-api.ts';
 import { createBedrockBatchApi } from '../providers/bedrock/bedrock-batch-api.ts';
@@ -10,8 +11,9 @@ import type { JobOptions } from './store/batch-store.ts';
 
 /** Where batch state lives and how each provider's batch API is reached, from the config. */
 
-export function batchPaths(config: BatchConfig, ledgerPath: string): { storePath: string; workRoot: string } {
-  const folder = dirname(ledgerPath);
+/** `localDir` is ledger.localDir: a Postgres ledger URL has no folder to keep these beside. */
+export function batchPaths(config: BatchConfig, ledgerPath: string, localDir?: string): { storePath: string; workRoot: string } {
+  const folder = ledgerLocalDir(ledgerPath, localDir);
   return { storePath: config.storePath ?? join(folder, 'batch.duckdb'), workRoot: config.workDir ?? join(folder, 'batch') };
 }
 

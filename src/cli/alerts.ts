@@ -1,4 +1,5 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { ledgerLocalDir } from '../ledger/open-ledger.ts';
 import { parseArgs } from 'node:util';
 import { AnomalyMonitor } from '../analytics/anomaly/anomaly-monitor.ts';
 import { DEFAULT_DETECTOR_OPTIONS } from '../analytics/anomaly/detector.ts';
@@ -51,7 +52,7 @@ export async function alertsCommand(argv: string[]): Promise<void> {
       historyDays: settings.historyDays,
       cooldownMs: settings.cooldownMinutes * 60_000,
       detector: { ...DEFAULT_DETECTOR_OPTIONS, threshold: settings.threshold, minCostUsd: settings.minCostUsd, minRequests: settings.minRequests },
-      statePath: values.state ?? join(dirname(path), 'anomaly-state-cli.json'),
+      statePath: values.state ?? join(ledgerLocalDir(path, config.ledger.localDir), 'anomaly-state-cli.json'),
       notify: createNotifier({ webhookUrl: values.webhook ?? settings.webhookUrl, log: () => {} }),
     });
     const result = await monitor.check(since);

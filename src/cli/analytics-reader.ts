@@ -1,6 +1,6 @@
 import type { LedgerAnalytics } from '../ledger/analytics.ts';
 import { analyticsSearch, MONEY_FIELDS, reviveMoney, type AnalyticsParameters } from '../ledger/analytics-codec.ts';
-import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
+import { openLedger } from '../ledger/open-ledger.ts';
 import { CliError } from './cli-error.ts';
 import { adminHeaders, holdingGateway } from './ledger-reader.ts';
 
@@ -46,11 +46,11 @@ function remote(url: string): AnalyticsReader {
   };
 }
 
-/** The ledger file itself, or, while a gateway holds it open, that gateway's admin API. */
+/** The ledger itself (a DuckDB file or a postgres:// URL), or, while a gateway holds the file open, that gateway's admin API. */
 export async function openAnalyticsReader(path: string): Promise<AnalyticsReader> {
   const gateway = holdingGateway(path);
   if (gateway) return remote(gateway);
-  const ledger = await openDuckDbLedger({ path, mustExist: true });
+  const ledger = await openLedger(path, { mustExist: true });
   return {
     pareto: (query) => ledger.pareto(query),
     growth: (query) => ledger.growth(query),

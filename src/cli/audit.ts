@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { ledgerLocalDir } from '../ledger/open-ledger.ts';
 import { parseArgs } from 'node:util';
 import { formatPrefixAudit, prefixAuditRows } from '../analytics/prompt-cache/prefix-audit-report.ts';
 import { loadConfig } from '../config/load-config.ts';
@@ -31,8 +31,9 @@ export async function auditCommand(argv: string[]): Promise<void> {
   if (what !== 'prefixes' || rest.length > 0) throw new CliError(`usage: costgate audit prefixes (got "${positionals.join(' ')}")`);
   const format = values.format;
   if (format !== 'table' && format !== 'json') throw new CliError(`--format must be table or json, got "${format}"`);
-  const ledgerPath = values.ledger ?? loadConfig(values.config).config.ledger.path;
-  const path = plannerStatePath(dirname(ledgerPath));
+  const { ledger } = loadConfig(values.config).config;
+  const ledgerPath = values.ledger ?? ledger.path;
+  const path = plannerStatePath(ledgerLocalDir(ledgerPath, ledger.localDir));
   const state = createFileStateStore(path).load();
   if (!state) {
     throw new CliError(`no prompt-cache statistics at ${path}: set promptCache.default.mode (or a feature's mode) to observe or auto and send traffic`);

@@ -5,6 +5,7 @@ import { batchPaths, BatchSetupError, createBatchApi, jobOptions } from '../batc
 import { mergeOutput } from '../batch/merge.ts';
 import { claimJob, createJob, releaseJob, runJob } from '../batch/orchestrator.ts';
 import { openBatchLedger } from '../batch/record-ledger.ts';
+import { isPostgresUrl, openLedger } from '../ledger/open-ledger.ts';
 import type { BatchStore, JobRecord } from '../batch/store/batch-store.ts';
 import { openDuckDbBatchStore } from '../batch/store/duckdb-batch-store.ts';
 import { loadConfig, type LoadedConfig } from '../config/load-config.ts';
@@ -45,7 +46,7 @@ interface Context {
 async function withContext<T>(values: { config?: string | undefined; ledger?: string | undefined }, work: (context: Context) => Promise<T>): Promise<T> {
   const loaded = loadConfig(values.config);
   const ledgerPath = values.ledger ?? loaded.config.ledger.path;
-  const { storePath } = batchPaths(loaded.config.batch, ledgerPath);
+  const { storePath } = batchPaths(loaded.config.batch, ledgerPath, loaded.config.ledger.localDir);
   const store = await openDuckDbBatchStore({ path: storePath, hold: true });
   try {
     return await work({ loaded, ledgerPath, store });
@@ -56,7 +57,8 @@ async function withContext<T>(values: { config?: string | undefined; ledger?: st
 
 async function drive(context: Context, job: JobRecord, until: 'done' | 'submitted'): Promise<JobRecord> {
   const api = createBatchApi(job.provider, context.loaded);
-  const ledger = await openBatchLedger(context.ledgerPath, holderMarkerPath(context.ledgerPath));
+  // A Postgres ledger takes appends from any process; a DuckDB file may be held by a running gateway.
+  const ledger = isPostgresUrl(context.ledgerPath) ? await openLedger(context.ledgerPath) : await openBatchLedger(context.ledgerPath, holderMarkerPath(context.ledgerPath));
   const progress = createProgressReporter();
   await claimJob(context.store, job.jobId);
   try {
@@ -95,7 +97,7 @@ function newJobFrom(context: Context, file: string | undefined, values: Record<s
   const concurrency = parseInteger(values['concurrency'] as string | undefined, '--concurrency', 1);
   if (retries !== undefined) overrides['maxRetries'] = retries;
   if (concurrency !== undefined) overrides['concurrency'] = concurrency;
-  const { workRoot } = batchPaths(context.loaded.config.batch, context.ledgerPath);
+  const { workRoot } = batchPaths(context.loaded.config.batch, context.ledgerPath, context.loaded.config.ledger.localDir);
   const defaults: Record<string, string> = {};
   if (typeof values['feature'] === 'string') defaults['feature'] = values['feature'];
   if (typeof values['customer'] === 'string') defaults['customer'] = values['customer'];

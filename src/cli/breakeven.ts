@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { modelBreakEven } from '../analytics/break-even/break-even-report.ts';
 import { DEFAULT_MODEL_UNIT_TERMS } from '../analytics/break-even/break-even.ts';
 import { loadConfig } from '../config/load-config.ts';
-import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
+import { openLedger } from '../ledger/open-ledger.ts';
 import { toJson } from '../ledger/analytics-codec.ts';
 import { createPricer } from '../pricing/pricer.ts';
 import { CliError, parseInteger, parseTime } from './cli-error.ts';
@@ -84,7 +84,7 @@ export async function breakevenCommand(argv: string[]): Promise<void> {
   };
   const path = values.ledger ?? loaded.config.ledger.path;
   // A synthetic profile needs no ledger; the ledger's profile is read from the file (or the gateway).
-  const reader = synthetic ? undefined : await openAnalyticsReader(path).catch(async () => openDuckDbLedger({ path, mustExist: true }));
+  const reader = synthetic ? undefined : await openAnalyticsReader(path).catch(async () => openLedger(path, { mustExist: true }));
   let report;
   try {
     report = await modelBreakEven(reader ?? { modelProfile: () => Promise.reject(new Error('no ledger')) }, pricer, request);

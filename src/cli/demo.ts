@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { formatReport } from '../analytics/reports/format-report.ts';
 import { loadConfig, resolveUpstreams, type LoadedConfig } from '../config/load-config.ts';
 import { startEmulator } from '../emulator/index.ts';
+import { isPostgresUrl } from '../ledger/open-ledger.ts';
 import { defaultSpoolDir, startGateway } from '../server/start-gateway.ts';
 import { parseInteger } from './cli-error.ts';
 import { demoWorkload } from './demo-workload.ts';
@@ -41,7 +42,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     // The default demo ledger shows one run, not the sum of every demo ever run.
     for (const path of [ledgerPath, `${ledgerPath}.wal`, defaultSpoolDir(ledgerPath)]) rmSync(path, { recursive: true, force: true });
   }
-  mkdirSync(dirname(ledgerPath), { recursive: true });
+  if (!isPostgresUrl(ledgerPath)) mkdirSync(dirname(ledgerPath), { recursive: true });
   const gateway = await startGateway({
     loaded,
     port: options.port ?? (options.keepRunning ? 4141 : 0),

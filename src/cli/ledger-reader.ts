@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Outcome, OutcomeQuery } from '../core/outcome.ts';
-import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
+import { isPostgresUrl, openLedger } from '../ledger/open-ledger.ts';
 import type { Ledger, ReportQuery, ReportRow, UnpricedModel } from '../ledger/ledger.ts';
 import type { OutputStatisticsQuery, OutputStatisticsRow } from '../ledger/output-statistics.ts';
 import { outputStatisticsSearch } from '../server/admin-routes.ts';
@@ -18,8 +18,9 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The URL of a running gateway that holds `path` open, if there is one. */
+/** The URL of a running gateway that holds `path` open, if there is one (never for Postgres, which any process reads). */
 export function holdingGateway(path: string): string | undefined {
+  if (isPostgresUrl(path)) return undefined;
   const marker = holderMarkerPath(path);
   if (!existsSync(marker)) return undefined;
   const holder = JSON.parse(readFileSync(marker, 'utf8')) as { url: string; pid: number };
@@ -71,8 +72,8 @@ function remoteReader(url: string): LedgerReader {
   };
 }
 
-/** The ledger file itself, or, while a gateway holds it open, that gateway's admin API. */
+/** The ledger itself (a DuckDB file or a postgres:// URL), or, while a gateway holds the file open, that gateway's admin API. */
 export async function openLedgerReader(path: string): Promise<LedgerReader> {
   const gateway = holdingGateway(path);
-  return gateway ? remoteReader(gateway) : openDuckDbLedger({ path, mustExist: true });
+  return gateway ? remoteReader(gateway) : openLedger(path, { mustExist: true });
 }

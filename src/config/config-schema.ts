@@ -48,6 +48,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       path: z.string().default('./.costgate/ledger.duckdb'),
       spoolDir: z.string().optional(),
+      /** Spool, caches, statistics and batch files; default beside a DuckDB file, ./.costgate for a postgres:// URL. */
+      localDir: z.string().optional(),
       flushIntervalMs: z.number().int().positive().default(1000),
     })
     .default({ path: './.costgate/ledger.duckdb', flushIntervalMs: 1000 }),

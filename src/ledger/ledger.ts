@@ -119,3 +119,8 @@ export class InvalidUsageEventError extends Error {
     return [...new Set(this.problems.map(({ requestId }) => requestId))];
   }
 }
+
+/** The ledger a reader asked for does not exist (no DuckDB file, or no ledger in the Postgres schema). */
+export class LedgerNotFoundError extends Error {
+  override name = 'LedgerNotFoundError';
+}

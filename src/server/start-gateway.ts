@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LoadedConfig } from '../config/load-config.ts';
-import { openDuckDbLedger } from '../ledger/duckdb/duckdb-ledger.ts';
+import { isPostgresUrl, ledgerLocalDir, ledgerSpoolDir, openLedger } from '../ledger/open-ledger.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { createUsageRecorder, type UsageRecorder } from '../ledger/usage-recorder.ts';
 import { createDefaultPipeline } from '../pipeline/default-pipeline.ts';
@@ -62,10 +62,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   // Whoever holds the admin key can mint virtual keys, so with keys on the admin API must be closed.
   if (config.keys.enabled && !process.env.COSTGATE_ADMIN_KEY) throw new ConfigError('keys.enabled needs COSTGATE_ADMIN_KEY set (the admin API creates and revokes keys)');
   const ledgerPath = options.ledgerPath ?? config.ledger.path;
-  const ledger = await openDuckDbLedger({ path: ledgerPath, hold: true });
+  const ledger = await openLedger(ledgerPath, { hold: true, onError: (error) => options.log?.(`ledger connection error: ${error.message}`) });
+  // A Postgres URL has no folder: local files go to ledger.localDir (default ./.costgate).
+  const dataDir = ledgerLocalDir(ledgerPath, config.ledger.localDir);
   const recorder = await createUsageRecorder({
     ledger,
-    spoolDir: config.ledger.spoolDir ?? defaultSpoolDir(ledgerPath),
+    spoolDir: config.ledger.spoolDir ?? ledgerSpoolDir(ledgerPath, config.ledger.localDir, { host: options.host ?? config.server.host, port: options.port ?? config.server.port }),
     flushIntervalMs: config.ledger.flushIntervalMs,
     // Large batches: a flush's fixed cost is shared by more calls under load.
     maxBatch: 5000,
@@ -77,7 +79,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     config,
     ledger,
     pricer,
-    dataDir: dirname(ledgerPath),
+    dataDir,
     adminKey: process.env.COSTGATE_ADMIN_KEY,
     log: options.log ?? ((line) => console.error(`costgate: ${line}`)),
   });
@@ -96,7 +98,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const keyStore = config.keys.enabled ? openKeyStore(config.keys, ledgerPath) : undefined;
   if (keyStore) closers.push(() => keyStore.close());
   const virtualKeys = keyStore ? { lookup: new CachedKeyLookup(keyStore, config.keys.cacheSeconds * 1000), spendSource: ledgerSpendSource(ledger, () => recorder.flush()) } : undefined;
-  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir: dirname(ledgerPath), adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(redis ? { redis } : {}), ...(virtualKeys ? { virtualKeys } : {}) });
+  const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir, adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(redis ? { redis } : {}), ...(virtualKeys ? { virtualKeys } : {}) });
   const server = createGatewayServer({
     adapters,
     pipeline,
@@ -109,8 +111,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const url = await server.listen(options.port ?? config.server.port, options.host ?? config.server.host);
   // Tells `costgate report` in another process where to read this ledger while it is held open.
-  const marker = holderMarkerPath(ledgerPath);
-  writeFileSync(marker, JSON.stringify({ url, pid: process.pid }));
+  // A Postgres ledger is read directly by any process, so there is nothing to announce.
+  const marker = isPostgresUrl(ledgerPath) ? undefined : holderMarkerPath(ledgerPath);
+  if (marker) writeFileSync(marker, JSON.stringify({ url, pid: process.pid }));
   return {
     url,
     ledger,
@@ -124,7 +127,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await upstream.close();
       await recorder.close();
       await ledger.close();
-      rmSync(marker, { force: true });
+      if (marker) rmSync(marker, { force: true });
     },
   };
 }

@@ -1,8 +1,9 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
 import type { Pricer } from '../../pricing/pricer.ts';
 import { batchPaths, createBatchApi } from '../batch-setup.ts';
+import { ledgerLocalDir } from '../../ledger/open-ledger.ts';
 import { openDuckDbBatchStore } from '../store/duckdb-batch-store.ts';
 import { type DeferredBatcher, openDeferredBatcher } from './deferred-batcher.ts';
 
@@ -24,11 +25,11 @@ export async function startGatewayDeferral(options: {
   log?: (line: string) => void;
 }): Promise<GatewayDeferral> {
   const { config } = options.loaded;
-  const { storePath, workRoot } = batchPaths(config.batch, options.ledgerPath);
+  const { storePath, workRoot } = batchPaths(config.batch, options.ledgerPath, config.ledger.localDir);
   const store = await openDuckDbBatchStore({ path: storePath, hold: true });
   const batcher = await openDeferredBatcher({
     config: config.batch,
-    directory: join(dirname(options.ledgerPath), 'deferred'),
+    directory: join(ledgerLocalDir(options.ledgerPath, config.ledger.localDir), 'deferred'),
     workRoot,
     store,
     apiFor: (provider) => createBatchApi(provider, options.loaded),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { Outcome, OutcomeQuery } from '../../core/outcome.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
-import type { Ledger, ReportQuery, ReportRow, TimeRange, UnpricedModel } from '../ledger.ts';
+import { LedgerNotFoundError, type Ledger, type ReportQuery, type ReportRow, type TimeRange, type UnpricedModel } from '../ledger.ts';
 import type { OutputStatisticsQuery, OutputStatisticsRow } from '../output-statistics.ts';
 import { prepareUsageEvents } from '../prepare-usage-events.ts';
 import { createDuckDbAnalytics } from './duckdb-analytics.ts';
@@ -15,6 +15,7 @@ import { reportSql, unpricedModelsSql, type SqlQuery } from './report-sql.ts';
 import { readReportRow, readUnpricedModel } from '../rows/report-row.ts';
 
 export { LedgerLockedError } from './open-database.ts';
+export { LedgerNotFoundError } from '../ledger.ts';
 
 export const DEFAULT_LEDGER_PATH = '.costgate/ledger.duckdb';
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -33,10 +34,6 @@ export interface DuckDbLedgerOptions {
   hold?: boolean;
 }
 
-/** The ledger file a reader asked for does not exist. */
-export class LedgerNotFoundError extends Error {
-  override name = 'LedgerNotFoundError';
-}
 
 /**
  * The default ledger: one DuckDB file. The file is open only while an operation runs (see

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Outcome, OutcomeQuery } from '../../core/outcome.ts';
 import type { UsageEvent } from '../../core/usage-event.ts';
 import type { LedgerAnalytics } from '../analytics.ts';
-import type { Ledger, ReportQuery, ReportRow, TimeRange, UnpricedModel } from '../ledger.ts';
+import { LedgerNotFoundError, type Ledger, type ReportQuery, type ReportRow, type TimeRange, type UnpricedModel } from '../ledger.ts';
 import type { OutputStatisticsQuery, OutputStatisticsRow } from '../output-statistics.ts';
 import { prepareUsageEvents } from '../prepare-usage-events.ts';
 import { createSqlAnalytics } from '../rows/analytics-rows.ts';
@@ -29,11 +29,6 @@ export interface PostgresLedgerOptions extends PoolOptions {
   onError?: (error: Error) => void;
 }
 
-/** The schema a reader asked for holds no ledger. */
-export class PostgresLedgerNotFoundError extends Error {
-  override name = 'LedgerNotFoundError';
-}
-
 const EXPORT_PAGE = 5000;
 
 /**
@@ -49,7 +44,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       const missing = await missingPostgresMigrations(client, location.schema);
       if (missing.length === 0) return;
       if (options.mustExist && missing.length === LATEST_POSTGRES_SCHEMA_VERSION) {
-        throw new PostgresLedgerNotFoundError(`no ledger in schema ${location.schema} at ${redact(options.url)}: start the gateway with this --ledger first`);
+        throw new LedgerNotFoundError(`no ledger in schema ${location.schema} at ${redact(options.url)}: start the gateway with this --ledger first`);
       }
       await migratePostgres(client, location.schema);
     });
