@@ -94,6 +94,8 @@ describe('OpenAI', () => {
     // the saving is priced against the unclamped calls (high: 800).
     assert.ok(detail?.['maxTokens']?.reasoningRoom >= 160);
     assert.equal(data.choices[0]?.finish_reason, 'stop', 'reasoning did not starve the answer');
+    // The schema reached the upstream: the answer is the JSON object, not prose.
+    assert.equal(typeof JSON.parse(data.choices[0]?.message.content ?? '')['answer'], 'string');
     assert.equal(data.usage?.completion_tokens_details?.reasoning_tokens, 160);
     // The baseline's reasoning is the sketch's mean of the unclamped calls: 800 to within its 2% buckets.
     assert.ok(Math.abs(detail?.['baselineOutputTokens'] - (800 + 5)) <= 16, `baseline ${detail?.['baselineOutputTokens']}`);
