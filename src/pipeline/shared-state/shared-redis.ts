@@ -15,7 +15,7 @@ export interface SharedRedis {
   key(...parts: string[]): string;
   /** True while the connection is ready for commands. */
   readonly available: boolean;
-  /** Reports a failed command: logged once per outage, not per command. */
+  /** Reports a failed command: logged once per outage (at most once a minute while connected), not per command. */
   failed(what: string, error: unknown): void;
   /** Runs `listener` each time the connection becomes ready again after an outage (for resynchronisation). */
   onRecovered(listener: () => void): void;
@@ -30,6 +30,8 @@ export interface SharedRedisOptions {
   config: Pick<RedisConfig, 'keyPrefix' | 'commandTimeoutMs' | 'maxReconnectDelayMs'> & { url: string };
   log?: (line: string) => void;
 }
+
+const COMMAND_FAILURE_LOG_INTERVAL_MS = 60_000;
 
 /** Backoff between reconnection attempts: 100 ms doubling, capped. */
 export function reconnectDelay(attempt: number, maxDelayMs: number): number {
@@ -63,10 +65,19 @@ export function createSharedRedis(options: SharedRedisOptions): SharedRedis {
   let closed = false;
   let everReady = false;
 
+  let lastCommandFailure = Number.NEGATIVE_INFINITY;
   const markDown = (what: string, error: unknown) => {
     if (down || closed) return;
     down = true;
     log(`redis unavailable (${what}: ${describe(error)}); shared caches answer as misses until it is back`);
+  };
+  // A command that failed on a ready connection (a timeout, a full Redis): no outage to wait out,
+  // so at most one line a minute rather than one per outage.
+  const failed = (what: string, error: unknown) => {
+    if (client.status !== 'ready') return markDown(what, error);
+    if (closed || Date.now() - lastCommandFailure < COMMAND_FAILURE_LOG_INTERVAL_MS) return;
+    lastCommandFailure = Date.now();
+    log(`redis command failed (${what}: ${describe(error)}); treated as a cache miss`);
   };
   // ioredis reports every failed reconnection attempt as an error event: one line per outage.
   client.on('error', (error: unknown) => markDown('connection', error));
@@ -90,7 +101,7 @@ export function createSharedRedis(options: SharedRedisOptions): SharedRedis {
     get available() {
       return client.status === 'ready';
     },
-    failed: markDown,
+    failed,
     onRecovered(listener) {
       recovered.push(listener);
     },
