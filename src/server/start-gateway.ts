@@ -125,9 +125,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       for (const close of closers) await close();
       await redis?.close();
       await upstream.close();
-      await recorder.close();
-      await ledger.close();
-      if (marker) rmSync(marker, { force: true });
+      try {
+        // Rejects when events could not reach the ledger (they stay spooled for the next start).
+        await recorder.close();
+      } finally {
+        await ledger.close();
+        if (marker) rmSync(marker, { force: true });
+      }
     },
   };
 }
