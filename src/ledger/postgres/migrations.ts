@@ -95,19 +95,22 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.at(-1)?.version ?? 0;
 
-/** Versions not run yet in `schema` (all of them when it has no schema_migrations table). */
-export async function missingPostgresMigrations(
+/**
+ * Versions not run yet in `schema` (all of them when it has no schema_migrations table), and the
+ * highest version recorded (0 for none), read without taking any lock.
+ */
+export async function postgresSchemaState(
   client: pg.ClientBase,
   schema: string,
   migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
-): Promise<number[]> {
+): Promise<{ missing: number[]; newest: number }> {
   const table = await client.query<{ found: boolean }>(
     "SELECT to_regclass(quote_ident($1) || '.schema_migrations') IS NOT NULL AS found",
     [schema],
   );
-  if (!table.rows[0]?.found) return migrations.map(({ version }) => version);
+  if (!table.rows[0]?.found) return { missing: migrations.map(({ version }) => version), newest: 0 };
   const applied = new Set((await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map(({ version }) => version));
-  return migrations.map(({ version }) => version).filter((version) => !applied.has(version));
+  return { missing: migrations.map(({ version }) => version).filter((version) => !applied.has(version)), newest: Math.max(0, ...applied) };
 }
 
 /**

@@ -14,7 +14,7 @@ import { POSTGRES_ANALYTICS_SQL } from './analytics-sql.ts';
 import { createPool, parsePostgresUrl, positional, redact, type NamedQuery, type PoolOptions } from './connection.ts';
 import { checkStorableInPostgres, eventSelectList, insertEvents, microsecondsToTimestamp } from './event-rows.ts';
 import { exportThroughDuckDb } from './export-rows.ts';
-import { LATEST_POSTGRES_SCHEMA_VERSION, migratePostgres, missingPostgresMigrations } from './migrations.ts';
+import { LATEST_POSTGRES_SCHEMA_VERSION, migratePostgres, postgresSchemaState } from './migrations.ts';
 import { insertOutcomes, outcomesSql } from './outcome-rows.ts';
 import { outputStatisticsSql } from './output-statistics-sql.ts';
 import { createPartitionKeeper } from './partitions.ts';
@@ -41,8 +41,9 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   const pool = createPool(location, options, options.onError);
   try {
     await withClient(pool, async (client) => {
-      const missing = await missingPostgresMigrations(client, location.schema);
-      if (missing.length === 0) return;
+      const { missing, newest } = await postgresSchemaState(client, location.schema);
+      // A schema from a newer costgate goes on to migratePostgres, which refuses it with a clear message.
+      if (missing.length === 0 && newest <= LATEST_POSTGRES_SCHEMA_VERSION) return;
       if (options.mustExist && missing.length === LATEST_POSTGRES_SCHEMA_VERSION) {
         throw new LedgerNotFoundError(`no ledger in schema ${location.schema} at ${redact(options.url)}: start the gateway with this --ledger first`);
       }
