@@ -1,8 +1,5 @@
 import { z } from 'zod';
-
-/** What the redaction of stored bodies can replace; each match becomes `[REDACTED:<kind>]`. */
-export const REDACTION_KINDS = ['email', 'api_key', 'card_number'] as const;
-export type RedactionKind = (typeof REDACTION_KINDS)[number];
+import { REDACTION_KINDS } from '../core/redaction.ts';
 
 /**
  * `data` in costgate.yaml: what the gateway keeps of a call's content. By default nothing: the

@@ -1,5 +1,5 @@
 import type { ProviderId } from '../../core/provider-id.ts';
-import type { RedactionKind } from '../../config/data-config.ts';
+import type { RedactionKind } from '../../core/redaction.ts';
 import type { RedactedBody } from './redact-body.ts';
 
 /** One body as kept: its hash and size (of the bytes as sent), and its redacted content. */

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { RedactionKind } from '../../config/data-config.ts';
+import type { RedactionCounts, RedactionKind } from '../../core/redaction.ts';
 import type { ProviderId } from '../../core/provider-id.ts';
 import type { ParsedCall } from '../../providers/provider.ts';
 import { responseText } from '../../providers/response-cache-view.ts';
 import type { BodyRecord, BodyStore, StoredBody } from './body-store.ts';
 import { redactBody, redactEventStream, redactPlainText } from './redact-body.ts';
-import type { RedactionCounts } from './redaction.ts';
 
 /** What the stage hands over when a call ends: references to the bytes, nothing computed yet. */
 export interface BodyCapture {

@@ -1,5 +1,5 @@
-import type { RedactionKind } from '../../config/data-config.ts';
-import { isCardNumber, looksLikeSecret, redactionTag, redactText, secretField, type RedactionCounts } from './redaction.ts';
+import type { RedactionKind } from '../../core/redaction.ts';
+import { isCardNumber, looksLikeSecret, redactionTag, redactText, secretField, type RedactionCounts } from '../../core/redaction.ts';
 
 /** A body as it is stored: parsed JSON when it fitted, else (part of) its text. Always redacted. */
 export interface RedactedBody {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { REDACTION_KINDS, type RedactionKind } from '../../config/data-config.ts';
-import { isCardNumber, looksLikeSecret, luhnValid, redactText, secretField, type RedactionCounts } from './redaction.ts';
+import { isCardNumber, looksLikeSecret, luhnValid, REDACTION_KINDS, redactText, secretField, type RedactionCounts, type RedactionKind } from './redaction.ts';
 
 const ALL = new Set<RedactionKind>(REDACTION_KINDS);
 const redact = (text: string, kinds: ReadonlySet<RedactionKind> = ALL) => redactText(text, kinds);

@@ -1,4 +1,6 @@
-import type { RedactionKind } from '../../config/data-config.ts';
+/** What redaction can replace; each match becomes `[REDACTED:<kind>]`. */
+export const REDACTION_KINDS = ['email', 'api_key', 'card_number'] as const;
+export type RedactionKind = (typeof REDACTION_KINDS)[number];
 
 export type RedactionCounts = Partial<Record<RedactionKind, number>>;
 
@@ -128,7 +130,7 @@ export function redactionTag(kind: RedactionKind): string {
 
 /**
  * Replaces the kinds of value asked for with `[REDACTED:<kind>]` and counts the replacements.
- * Works on plain text; JSON is redacted string by string (redact-json.ts), so escapes stay valid.
+ * Works on plain text; JSON is best redacted string by string (pipeline/record-bodies/redact-body.ts), so escapes stay valid.
  */
 export function redactText(text: string, kinds: ReadonlySet<RedactionKind>, counts: RedactionCounts = {}): string {
   let result = text;
@@ -157,4 +159,11 @@ const STRONG_SECRET_NAME = /(?:^|[_-])(?:api[_-]?key|apikey|password|passwd|clie
 export function secretField(name: string): 'always' | 'if-generated' | undefined {
   if (STRONG_SECRET_NAME.test(name)) return 'always';
   return SECRET_NAME_ONLY.test(name) ? 'if-generated' : undefined;
+}
+
+const EVERY_KIND: ReadonlySet<RedactionKind> = new Set(REDACTION_KINDS);
+
+/** Every kind redacted: for text kept outside the opt-in body store (prompts the router keeps for training). */
+export function redactAll(text: string): string {
+  return redactText(text, EVERY_KIND);
 }
