@@ -1,4 +1,5 @@
 import type { Outcome } from '../core/outcome.ts';
+import { redactAll } from '../core/redaction.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { apiKeyId } from '../pipeline/attribution/attribution-stage.ts';
 import type { RecentCalls } from '../pipeline/router/recent-calls.ts';
@@ -73,7 +74,8 @@ export function parseFeedback(body: unknown): { requestId: string; score: number
   }
   if (record.comment !== undefined) {
     if (typeof record.comment !== 'string') return '"comment" must be a string';
-    detail.comment = record.comment.slice(0, MAX_COMMENT_CHARS);
+    // Free text stored with the ledger: no credential, email or card number goes with it.
+    detail.comment = redactAll(record.comment.slice(0, MAX_COMMENT_CHARS));
   }
   return { requestId, score, detail };
 }

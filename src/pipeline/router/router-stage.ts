@@ -2,6 +2,7 @@ import type { RouterConfig } from '../../config/router-config.ts';
 import type { LeverEffect } from '../../core/lever.ts';
 import type { Picodollars } from '../../core/money.ts';
 import type { Outcome } from '../../core/outcome.ts';
+import { redactAll } from '../../core/redaction.ts';
 import type { Usage } from '../../core/usage.ts';
 import type { Pricer } from '../../pricing/pricer.ts';
 import { routingView, type RoutingView } from '../../providers/routing-view.ts';
@@ -181,7 +182,8 @@ export function createRouterStage(options: RouterStageOptions): Stage {
       options.recentCalls.remember(context.requestId, {
         model: served,
         feature: policy.feature,
-        prompt: prompt || undefined,
+        // Kept for training once feedback arrives: credentials, emails and card numbers never are.
+        prompt: prompt ? redactAll(prompt) : undefined,
         tiers,
         apiKeyId: context.attribution.apiKeyId,
       });

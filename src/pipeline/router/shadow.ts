@@ -1,4 +1,5 @@
 import type { LeverEffect } from '../../core/lever.ts';
+import { redactAll } from '../../core/redaction.ts';
 import type { Pricer } from '../../pricing/pricer.ts';
 import type { RoutingView } from '../../providers/routing-view.ts';
 import type { CallContext, ExtraUpstreamCall } from '../context.ts';
@@ -99,7 +100,7 @@ async function runShadow(options: ShadowOptions): Promise<void> {
           model: options.cheapModel,
           score: Math.min(1, Math.max(0, score)),
           feature: options.feature,
-          prompt: options.capturePrompt && options.prompt ? options.prompt : undefined,
+          prompt: options.capturePrompt && options.prompt ? redactAll(options.prompt) : undefined,
           referenceModel: options.strongModel,
           detail: { method, ...(options.judge ? { judge: options.judge } : {}), shadowCost: event.cost?.toString() ?? null },
         },
