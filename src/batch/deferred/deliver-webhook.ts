@@ -12,6 +12,15 @@ export interface WebhookDelivery {
   log: (line: string) => void;
 }
 
+/** Webhook URLs often carry a secret in their path or query (Slack, Zapier): logs name only the host. */
+export function webhookOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 /**
  * POSTs a signed result; a 2xx ends it, anything else (or no answer) is retried with backoff
  * (1 s, 2 s, 4 s, ... up to a minute). Each attempt is signed with its own timestamp. Returns
@@ -36,9 +45,9 @@ export async function deliverWebhook(delivery: WebhookDelivery): Promise<boolean
       });
       await response.body?.cancel();
       if (response.ok) return true;
-      delivery.log(`deferred: webhook ${delivery.url} answered ${response.status} (attempt ${attempt}/${delivery.attempts})`);
+      delivery.log(`deferred: webhook ${webhookOrigin(delivery.url)} answered ${response.status} (attempt ${attempt}/${delivery.attempts})`);
     } catch (error) {
-      delivery.log(`deferred: webhook ${delivery.url} failed: ${(error as Error).message} (attempt ${attempt}/${delivery.attempts})`);
+      delivery.log(`deferred: webhook ${webhookOrigin(delivery.url)} failed: ${(error as Error).message} (attempt ${attempt}/${delivery.attempts})`);
     }
     if (attempt < delivery.attempts) await sleep(Math.min(60_000, 1000 * 2 ** (attempt - 1)));
   }
