@@ -36,7 +36,10 @@ export interface BodyWriterOptions {
   now?: () => number;
 }
 
-const CAPTURES_PER_TURN = 32;
+/** Records appended in one file write. */
+const RECORDS_PER_WRITE = 64;
+/** Longest the writer holds the event loop before yielding (one large body can take longer). */
+const SLICE_MS = 4;
 const DAY_MS = 86_400_000;
 
 function sha256(bytes: Buffer): string {
@@ -89,7 +92,7 @@ export function buildBodyRecord(capture: BodyCapture, kinds: ReadonlySet<Redacti
 
 /**
  * Takes captures from the request path and writes them in the background: redaction, hashing and
- * file writes happen a few captures per event-loop turn after the response has gone, in order.
+ * file writes happen after the response has gone, in order, in slices of a few milliseconds.
  * Bodies are not usage events: when the store falls far behind, new captures are dropped and the
  * drop is logged, rather than holding unbounded memory.
  */
@@ -138,14 +141,20 @@ export class BodyWriter {
     // Start after the current turn, so the response that produced the capture is not delayed.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
-      const captures = this.queue.splice(0, CAPTURES_PER_TURN);
       const records: BodyRecord[] = [];
-      for (const capture of captures) {
+      let sliceStart = performance.now();
+      while (this.queue.length > 0 && records.length < RECORDS_PER_WRITE) {
+        const capture = this.queue.shift() as BodyCapture;
         this.pendingBytes -= (capture.request?.length ?? 0) + (capture.response?.length ?? 0);
         try {
           records.push(buildBodyRecord(capture, this.kinds, this.options.maxStoredBytes));
         } catch (error) {
           this.log(`body store: request ${capture.requestId} not stored: ${(error as Error).name}`);
+        }
+        // Redaction runs on the event loop the gateway serves from: give other calls a turn often.
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
         }
       }
       await this.pruneDaily();
@@ -158,7 +167,6 @@ export class BodyWriter {
         this.log(`body store: ${this.dropped} bodies not stored, the writer was behind`);
         this.dropped = 0;
       }
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
