@@ -106,7 +106,7 @@ export function createFeedbackRoute(dependencies: FeedbackDependencies) {
       fail(response, 400, parsed);
       return;
     }
-    const recent = dependencies.recentCalls?.get(parsed.requestId);
+    const recent = await dependencies.recentCalls?.lookup(parsed.requestId);
     let model = recent?.model;
     let feature = recent?.feature;
     let callerOfCall = recent?.apiKeyId;

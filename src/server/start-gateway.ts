@@ -6,6 +6,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { createUsageRecorder, type UsageRecorder } from '../ledger/usage-recorder.ts';
 import { createDefaultPipeline } from '../pipeline/default-pipeline.ts';
 import { RecentCalls } from '../pipeline/router/recent-calls.ts';
+import { RedisRecentCalls } from '../pipeline/router/redis-recent-calls.ts';
 import { createSharedRedis } from '../pipeline/shared-state/shared-redis.ts';
 import { REDIS_DEFAULTS } from '../config/redis-config.ts';
 import { UpstreamClient } from '../pipeline/forward/upstream-client.ts';
@@ -86,14 +87,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const adapters = createAdapters(options.loaded);
   // Stages with state (the response cache) register their flush-and-snapshot here.
   const closers: Array<() => Promise<void>> = [];
-  // Routed calls remembered (with their prompt) for an hour, so feedback can become training data.
-  const recentCalls = new RecentCalls();
   // Deferred requests (x-costgate-defer): persisted, batched per provider and model, run as batch jobs.
   const deferral = config.batch.defer.enabled ? await startGatewayDeferral({ loaded: options.loaded, ledgerPath, pricer, usage: analytics.usage(recorder), ...(options.log ? { log: options.log } : {}) }) : undefined;
   if (deferral) closers.push(() => deferral.close());
   // Replicas share caches and planner evidence through Redis when one is named; otherwise all stays in-process.
   const redisUrl = options.redisUrl ?? config.redis?.url;
   const redis = redisUrl ? createSharedRedis({ config: { ...REDIS_DEFAULTS, ...config.redis, url: redisUrl }, log: options.log ?? ((line) => console.error(`costgate: ${line}`)) }) : undefined;
+  // Routed calls remembered (with their prompt) for an hour, so feedback can become training data;
+  // with Redis, feedback that reaches another replica finds them too.
+  const recentCalls = redis ? new RedisRecentCalls(redis) : new RecentCalls();
   // Virtual keys: stored durably (file or Postgres), read through a short cache; budgets reseed from this ledger.
   const keyStore = config.keys.enabled ? openKeyStore(config.keys, ledgerPath) : undefined;
   if (keyStore) closers.push(() => keyStore.close());

@@ -45,6 +45,11 @@ export class RecentCalls {
     this.entries.delete(requestId);
   }
 
+  /** `get`, or where replicas share recent calls, the one another replica remembered. */
+  async lookup(requestId: string): Promise<RecentCall | undefined> {
+    return this.get(requestId);
+  }
+
   get(requestId: string): RecentCall | undefined {
     const entry = this.entries.get(requestId);
     if (!entry) return undefined;

@@ -18,6 +18,7 @@ export function connectTestRedis(keyPrefix: string, url = TEST_REDIS_URL, log: (
 
 /** Deletes every key under `keyPrefix` (this run's keys only). */
 export async function deleteKeys(redis: SharedRedis, keyPrefix: string): Promise<void> {
+  if (!(await redis.whenReady(2_000))) return;
   let cursor = '0';
   do {
     const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
