@@ -11,9 +11,11 @@ import type { BatchStore, ChunkRecord, JobRecord, LineOutcome } from './store/ba
 /**
  * Collects an ended chunk: streams its results to `results/<chunk>.jsonl` in the output format
  * (the provider's result line with the caller's custom_id), prices each line at the batch rate and
- * at the on-demand rate, and commits every line's outcome in one store transaction. Lines that
- * failed in a way worth retrying go back to pending for a new batch while attempts remain.
- * Downloading again after a crash is harmless: results are read, never consumed.
+ * at the on-demand rate, and stores the outcomes in slices as they stream in, so a chunk of 50,000
+ * results never sits in memory whole. Lines that failed in a way worth retrying go back to
+ * pending for a new batch while attempts remain. The chunk counts as collected only once every
+ * slice is stored; downloading again after a crash starts its results over (they are read from
+ * the provider, never consumed).
  */
 
 export interface LinePrice {
@@ -39,6 +41,9 @@ const MISSING: Record<string, { type: string; message: string }> = {
   cancelled: { type: 'canceled', message: 'the batch was cancelled before this request ran' },
 };
 
+/** Outcomes stored per store call: bounds both this process's memory and DuckDB's transaction. */
+const SLICE = 5000;
+
 export async function collectChunk(store: BatchStore, api: BatchApi, pricer: Pricer, job: JobRecord, chunk: ChunkRecord): Promise<void> {
   const lines = await store.chunkLines(job.jobId, chunk.chunkId);
   const byCustomId = new Map(lines.map((line) => [`${chunk.token}-${line.lineNo}`, line]));
@@ -46,7 +51,8 @@ export async function collectChunk(store: BatchStore, api: BatchApi, pricer: Pri
   const maxRetries = job.cancelRequested ? -1 : job.options.maxRetries;
   const submittedAt = chunk.submittedAt ?? Date.now();
   const latencyMs = Math.max(0, (chunk.endedAt ?? Date.now()) - submittedAt);
-  const outcomes: LineOutcome[] = [];
+  let outcomes: LineOutcome[] = [];
+  await store.beginResults(job.jobId, chunk.chunkId);
   if (chunk.batchId) {
     const status = await api.status(chunk.batchId);
     const fd = openSync(outFile, 'w');
@@ -92,6 +98,12 @@ export async function collectChunk(store: BatchStore, api: BatchApi, pricer: Pri
           timeMs: submittedAt,
         });
         offset += length;
+        if (outcomes.length >= SLICE) {
+          // The result file holds what the stored outcomes point at before they are stored.
+          flush();
+          await store.appendResults(job.jobId, chunk.chunkId, outcomes);
+          outcomes = [];
+        }
       }
       flush();
       fsyncSync(fd);
@@ -99,10 +111,11 @@ export async function collectChunk(store: BatchStore, api: BatchApi, pricer: Pri
       closeSync(fd);
     }
   }
+  await store.appendResults(job.jobId, chunk.chunkId, outcomes);
   failpoint('results-downloaded');
   const missing = MISSING[chunk.outcome ?? ''] ?? { type: 'missing_result', message: 'the provider returned no result for this request' };
   const message = chunk.message ? `${missing.message} (${chunk.message})` : missing.message;
-  await store.applyResults(job.jobId, chunk.chunkId, outcomes, { errorType: missing.type, errorMessage: message, maxRetries, timeMs: submittedAt });
+  await store.finishResults(job.jobId, chunk.chunkId, { errorType: missing.type, errorMessage: message, maxRetries, timeMs: submittedAt });
   failpoint('results-recorded');
   rmSync(chunkPath(job, chunk), { force: true });
 }

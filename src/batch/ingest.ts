@@ -14,7 +14,7 @@ import type { BatchStore, IngestedLine, JobRecord } from './store/batch-store.ts
  * here simply starts the ingest over.
  */
 
-const PAGE = 20_000;
+const PAGE = 5_000;
 
 export function requestsPath(job: JobRecord): string {
   return join(job.workDir, 'requests.jsonl');

@@ -73,19 +73,30 @@ export function lineEvent(job: JobRecord, line: UnrecordedLine): UsageEvent {
   return event;
 }
 
+/**
+ * Writes the ledger rows of collected chunks, a page at a time, moving each chunk's watermark after
+ * its page is in the ledger (a crash in between appends the page again, which the ledger ignores).
+ */
 export async function recordLedger(store: BatchStore, job: JobRecord, ledger: BatchLedger): Promise<number> {
-  let after = 0;
   let recorded = 0;
-  for (;;) {
-    const lines = await store.unrecorded(job.jobId, after, PAGE);
-    if (lines.length === 0) return recorded;
-    await ledger.append(lines.map((line) => lineEvent(job, line)));
-    failpoint('ledger-appended');
-    await store.markRecorded(job.jobId, lines.map((line) => line.lineNo));
-    failpoint('ledger-marked');
-    recorded += lines.length;
-    after = lines.at(-1)?.lineNo ?? after;
+  for (const chunk of await store.chunks(job.jobId)) {
+    if (chunk.state !== 'collected' || chunk.recordedThrough < 0) continue;
+    let after = chunk.recordedThrough;
+    for (;;) {
+      const lines = await store.unrecorded(job.jobId, chunk.chunkId, after, PAGE);
+      if (lines.length > 0) {
+        await ledger.append(lines.map((line) => lineEvent(job, line)));
+        failpoint('ledger-appended');
+        recorded += lines.length;
+        after = lines.at(-1)?.lineNo ?? after;
+      }
+      const done = lines.length < PAGE;
+      await store.markRecorded(job.jobId, chunk.chunkId, done ? -1 : after);
+      failpoint('ledger-marked');
+      if (done) break;
+    }
   }
+  return recorded;
 }
 
 function alive(pid: number): boolean {

@@ -3,7 +3,7 @@ import type { Migration } from '../../ledger/duckdb/migrations.ts';
 /**
  * Schema of the batch job store (its own file, batch.duckdb, beside the ledger; see
  * duckdb-batch-store.ts for why). Same rules as the ledger's: append steps, never edit shipped ones.
- * Times are epoch milliseconds; money is integer picodollars. batch_lines has no index: every
+ * Times are epoch milliseconds; money is integer picodollars. No table has an index: every
  * statement reaches lines through a join or a scan, which keeps a million-line job's memory flat.
  */
 export const BATCH_MIGRATIONS: readonly Migration[] = [
@@ -90,6 +90,61 @@ export const BATCH_MIGRATIONS: readonly Migration[] = [
         failed INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (job_id, chunk_id)
       )`,
+    ],
+  },
+  {
+    // Line state is no longer rewritten in place: a million-line UPDATE holds every changed row's old
+    // and new version in memory until commit. From here on a line's state is derived from rows that
+    // are only ever appended, in committed slices of bounded size (see duckdb-batch-writes.ts).
+    // batch_lines keeps what ingest wrote; its later columns stay unused.
+    version: 2,
+    name: 'append-only line state: marks, assignments, results',
+    statements: [
+      // What ingest and planning decided about a line without sending it: invalid, duplicate (of canonical_line),
+      // failed (a group under the provider's minimum), cancelled. A line may have several; merge takes the strongest.
+      `CREATE TABLE batch_marks (
+        job_id VARCHAR NOT NULL,
+        line_no BIGINT NOT NULL,
+        state VARCHAR NOT NULL,
+        canonical_line BIGINT,
+        error_type VARCHAR,
+        error_message VARCHAR
+      )`,
+      // One row each time a line is put in a chunk; attempt counts from 1.
+      `CREATE TABLE batch_assignments (
+        job_id VARCHAR NOT NULL,
+        chunk_id INTEGER NOT NULL,
+        line_no BIGINT NOT NULL,
+        attempt INTEGER NOT NULL
+      )`,
+      // One row per assigned line once its chunk is collected: final (succeeded, failed) or pending (to retry).
+      `CREATE TABLE batch_results (
+        job_id VARCHAR NOT NULL,
+        chunk_id INTEGER NOT NULL,
+        line_no BIGINT NOT NULL,
+        state VARCHAR NOT NULL,
+        out_file VARCHAR,
+        out_offset BIGINT,
+        out_length INTEGER,
+        status INTEGER,
+        error_type VARCHAR,
+        error_message VARCHAR,
+        served_model VARCHAR,
+        usage VARCHAR,
+        stop_reason VARCHAR,
+        cost BIGINT,
+        baseline BIGINT,
+        price_version VARCHAR,
+        cache_write_premium BIGINT,
+        cache_read_saving BIGINT,
+        latency_ms DOUBLE,
+        time_ms BIGINT
+      )`,
+      // planned: the first planning pass committed its last chunk. replanned: a collected chunk's retries
+      // were put in new chunks. recorded_through: the last line of the chunk in the ledger (-1 once all are).
+      'ALTER TABLE batch_jobs ADD COLUMN planned BOOLEAN DEFAULT false',
+      'ALTER TABLE batch_chunks ADD COLUMN replanned BOOLEAN DEFAULT false',
+      'ALTER TABLE batch_chunks ADD COLUMN recorded_through BIGINT DEFAULT 0',
     ],
   },
 ];

@@ -80,9 +80,11 @@ export interface ChunkRecord {
   pollIntervalMs: number;
   succeeded: number;
   failed: number;
+  /** The last line of this chunk (by line number) whose ledger row is written; -1 once all are. */
+  recordedThrough: number;
 }
 
-export type ChunkPatch = Partial<Omit<ChunkRecord, 'jobId' | 'chunkId' | 'model' | 'endpoint' | 'lines' | 'bytes' | 'estTokens' | 'token'>>;
+export type ChunkPatch = Partial<Omit<ChunkRecord, 'jobId' | 'chunkId' | 'model' | 'endpoint' | 'lines' | 'bytes' | 'estTokens' | 'token' | 'recordedThrough'>>;
 
 /** One input line as ingested. */
 export interface IngestedLine {
@@ -215,15 +217,22 @@ export interface BatchStore {
   updateChunk(jobId: string, chunkId: number, patch: ChunkPatch): Promise<void>;
   chunkLines(jobId: string, chunkId: number): Promise<ChunkLine[]>;
   /**
-   * Records a collected chunk in one transaction: the outcomes given, `missing` for the chunk's
-   * lines without a result (retried or failed by their attempts), duplicates of lines that are now
-   * final, and the chunk marked collected.
+   * Collecting a chunk: `beginResults` forgets what an interrupted earlier collection of it stored,
+   * `appendResults` stores outcomes (each call committed on its own, so callers pass bounded slices),
+   * and `finishResults` gives the chunk's lines without a result `missing` (retried or failed by
+   * their attempts) and marks the chunk collected, in one transaction.
    */
-  applyResults(jobId: string, chunkId: number, outcomes: readonly LineOutcome[], missing: { errorType: string; errorMessage: string; maxRetries: number; timeMs: number }): Promise<void>;
+  beginResults(jobId: string, chunkId: number): Promise<void>;
+  appendResults(jobId: string, chunkId: number, outcomes: readonly LineOutcome[]): Promise<void>;
+  finishResults(jobId: string, chunkId: number, missing: { errorType: string; errorMessage: string; maxRetries: number; timeMs: number }): Promise<void>;
   /** Lines not done yet become cancelled (a cancelled job). */
   cancelRemaining(jobId: string): Promise<void>;
-  unrecorded(jobId: string, afterLine: number, limit: number): Promise<UnrecordedLine[]>;
-  markRecorded(jobId: string, lineNos: readonly number[]): Promise<void>;
+  /**
+   * Final lines of a collected chunk, with the duplicates that take their answers, after `afterLine`
+   * in line order: the ledger rows still to write. `markRecorded` moves the chunk's watermark.
+   */
+  unrecorded(jobId: string, chunkId: number, afterLine: number, limit: number): Promise<UnrecordedLine[]>;
+  markRecorded(jobId: string, chunkId: number, throughLine: number): Promise<void>;
   summary(jobId: string): Promise<JobSummary>;
   /** Every line in input order, in pages. */
   mergeLines(jobId: string, onPage: (lines: MergeLine[]) => Promise<void>): Promise<void>;

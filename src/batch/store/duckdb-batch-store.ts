@@ -4,8 +4,9 @@ import { type DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type D
 import { openDuckDbFile, takeTurn } from '../../ledger/duckdb/open-database.ts';
 import { migrate } from '../../ledger/duckdb/migrations.ts';
 import { BATCH_MIGRATIONS } from './batch-migrations.ts';
-import type { BatchStore, ChunkRecord, JobRecord, JobSummary, LineState, MergeLine, UnrecordedLine } from './batch-store.ts';
-import { applyResultsSql, planChunksSql } from './duckdb-batch-writes.ts';
+import type { BatchStore, ChunkRecord, JobRecord, MergeLine } from './batch-store.ts';
+import { chunkLinesSql, mergeLinesSql, summarySql, unrecordedSql } from './duckdb-batch-reads.ts';
+import { appendResultsSql, cancelRemainingSql, finishIngestSql, finishResultsSql, planChunksSql } from './duckdb-batch-writes.ts';
 
 /**
  * The batch job store in DuckDB, in its own file (default `<ledger dir>/batch.duckdb`) rather than
@@ -35,7 +36,6 @@ export type Work = <T>(task: (connection: DuckDBConnection) => Promise<T>) => Pr
 
 const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
 const text = (value: unknown): string | undefined => (value === null || value === undefined ? undefined : String(value));
-const money = (value: unknown): bigint | undefined => (value === null || value === undefined ? undefined : BigInt(value as bigint));
 const optionalNumber = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
 
 export function appendOptional(appender: DuckDBAppender, value: string | number | bigint | undefined, kind: 'text' | 'bigint' | 'integer' | 'double'): void {
@@ -106,6 +106,7 @@ function readChunk(row: Record<string, unknown>): ChunkRecord {
     pollIntervalMs: num(row['poll_interval_ms']),
     succeeded: num(row['succeeded']),
     failed: num(row['failed']),
+    recordedThrough: num(row['recorded_through']),
   };
 }
 
@@ -208,8 +209,10 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
     resetLines: (jobId) =>
       work((connection) =>
         transaction(connection, async () => {
-          await connection.run('DELETE FROM batch_lines WHERE job_id = $job', { job: jobId });
-          await connection.run('DELETE FROM batch_chunks WHERE job_id = $job', { job: jobId });
+          for (const table of ['batch_lines', 'batch_chunks', 'batch_marks', 'batch_assignments', 'batch_results']) {
+            await connection.run(`DELETE FROM ${table} WHERE job_id = $job`, { job: jobId });
+          }
+          await connection.run('UPDATE batch_jobs SET planned = false WHERE job_id = $job', { job: jobId });
         }),
       ),
 
@@ -248,36 +251,10 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
         }
       }),
 
-    finishIngest: (jobId) =>
-      work((connection) =>
-        transaction(connection, async () => {
-          const job = { job: jobId };
-          // The output is keyed by custom_id, so only its first line keeps one.
-          await connection.run(
-            `UPDATE batch_lines SET state = 'invalid', error_type = 'invalid_request', error_message = 'duplicate custom_id (an earlier line has it)'
-             FROM (SELECT line_no, row_number() OVER (PARTITION BY custom_id ORDER BY line_no) AS seen FROM batch_lines WHERE job_id = $job) first
-             WHERE batch_lines.job_id = $job AND batch_lines.line_no = first.line_no AND first.seen > 1`,
-            job,
-          );
-          // Identical requests are sent once; the others take the first one's answer.
-          await connection.run(
-            `UPDATE batch_lines SET state = 'duplicate', canonical_line = first.canonical
-             FROM (SELECT line_no, min(line_no) OVER (PARTITION BY request_hash) AS canonical FROM batch_lines WHERE job_id = $job AND state = 'pending') first
-             WHERE batch_lines.job_id = $job AND batch_lines.line_no = first.line_no AND first.canonical <> first.line_no`,
-            job,
-          );
-          await connection.run(
-            `UPDATE batch_jobs SET state = 'running',
-               total_lines = (SELECT count(*) FROM batch_lines WHERE job_id = $job),
-               invalid_lines = (SELECT count(*) FROM batch_lines WHERE job_id = $job AND state = 'invalid'),
-               duplicate_lines = (SELECT count(*) FROM batch_lines WHERE job_id = $job AND state = 'duplicate')
-             WHERE job_id = $job`,
-            job,
-          );
-        }),
-      ),
+    finishIngest: (jobId) => work((connection) => transaction(connection, () => finishIngestSql(connection, jobId))),
 
-    planChunks: (jobId, options) => work((connection) => transaction(connection, () => planChunksSql(connection, jobId, options))),
+    // Commits chunk by chunk itself (see duckdb-batch-writes.ts).
+    planChunks: (jobId, options) => work((connection) => planChunksSql(connection, jobId, options)),
 
     chunks: (jobId) => work(async (connection) => (await rows(connection, 'SELECT * FROM batch_chunks WHERE job_id = $job ORDER BY chunk_id', { job: jobId })).map(readChunk)),
 
@@ -287,134 +264,39 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
         if (sql !== '') await connection.run(`UPDATE batch_chunks SET ${sql} WHERE job_id = $jobId AND chunk_id = $chunkId`, { ...values, jobId, chunkId });
       }),
 
-    chunkLines: (jobId, chunkId) =>
-      work(async (connection) =>
-        (
-          await rows(
-            connection,
-            `SELECT line_no, custom_id, attempts, request_offset, request_length FROM batch_lines
-             WHERE job_id = $job AND chunk_id = $chunk AND state = 'queued' ORDER BY line_no`,
-            { job: jobId, chunk: chunkId },
-          )
-        ).map((row) => ({
-          lineNo: num(row['line_no']),
-          customId: String(row['custom_id']),
-          attempts: num(row['attempts']),
-          requestOffset: num(row['request_offset']),
-          requestLength: num(row['request_length']),
-        })),
-      ),
+    chunkLines: (jobId, chunkId) => work((connection) => chunkLinesSql(connection, jobId, chunkId)),
 
-    applyResults: (jobId, chunkId, outcomes, missing) => work((connection) => transaction(connection, () => applyResultsSql(connection, jobId, chunkId, outcomes, missing))),
-
-    cancelRemaining: (jobId) =>
+    beginResults: (jobId, chunkId) =>
       work(async (connection) => {
-        await connection.run(
-          `UPDATE batch_lines SET state = 'cancelled', error_type = 'cancelled', error_message = 'the job was cancelled before this request finished'
-           WHERE job_id = $job AND state IN ('pending', 'queued', 'duplicate')`,
-          { job: jobId },
-        );
+        await connection.run('DELETE FROM batch_results WHERE job_id = $job AND chunk_id = $chunk', { job: jobId, chunk: chunkId });
       }),
 
-    unrecorded: (jobId, afterLine, limit) =>
-      work(async (connection) =>
-        (
-          await rows(
-            connection,
-            `SELECT * FROM batch_lines WHERE job_id = $job AND line_no > $after AND recorded = false
-               AND state IN ('succeeded', 'failed') AND (attempts > 0 OR canonical_line IS NOT NULL)
-             ORDER BY line_no LIMIT $limit`,
-            { job: jobId, after: afterLine, limit },
-          )
-        ).map(
-          (row): UnrecordedLine => ({
-            lineNo: num(row['line_no']),
-            customId: String(row['custom_id']),
-            model: String(row['model'] ?? ''),
-            endpoint: String(row['endpoint'] ?? ''),
-            state: String(row['state']) as UnrecordedLine['state'],
-            duplicateOf: optionalNumber(row['canonical_line']),
-            feature: text(row['feature']),
-            customer: text(row['customer']),
-            user: text(row['user_id']),
-            tagsJson: String(row['tags'] ?? '{}'),
-            status: num(row['status']),
-            errorType: text(row['error_type']),
-            servedModel: text(row['served_model']),
-            usageJson: text(row['usage']),
-            stopReason: text(row['stop_reason']),
-            cost: money(row['cost']),
-            baseline: money(row['baseline']),
-            priceVersion: text(row['price_version']),
-            cacheWritePremium: money(row['cache_write_premium']),
-            cacheReadSaving: money(row['cache_read_saving']),
-            batchId: text(row['batch_id']),
-            latencyMs: num(row['latency_ms']),
-            timeMs: num(row['time_ms']),
-          }),
-        ),
-      ),
+    appendResults: (jobId, chunkId, outcomes) => work((connection) => appendResultsSql(connection, jobId, chunkId, outcomes)),
 
-    markRecorded: (jobId, lineNos) =>
+    finishResults: (jobId, chunkId, missing) => work((connection) => transaction(connection, () => finishResultsSql(connection, jobId, chunkId, missing))),
+
+    cancelRemaining: (jobId) => work((connection) => transaction(connection, () => cancelRemainingSql(connection, jobId))),
+
+    unrecorded: (jobId, chunkId, afterLine, limit) => work((connection) => unrecordedSql(connection, jobId, chunkId, afterLine, limit)),
+
+    markRecorded: (jobId, chunkId, throughLine) =>
       work(async (connection) => {
-        if (lineNos.length === 0) return;
-        await connection.run('UPDATE batch_lines SET recorded = true WHERE job_id = $job AND line_no BETWEEN $first AND $last AND line_no IN (SELECT unnest($lines::BIGINT[]))', {
-          job: jobId,
-          first: Math.min(...lineNos),
-          last: Math.max(...lineNos),
-          lines: `[${lineNos.join(',')}]`,
-        });
+        await connection.run('UPDATE batch_chunks SET recorded_through = $through WHERE job_id = $job AND chunk_id = $chunk', { job: jobId, chunk: chunkId, through: throughLine });
       }),
 
-    summary: (jobId) =>
-      work(async (connection) => {
-        const byState = await rows(
-          connection,
-          `SELECT state, count(*) AS lines, coalesce(sum(cost), 0) AS cost, coalesce(sum(CASE WHEN cost IS NOT NULL THEN baseline END), 0) AS baseline,
-             count(*) FILTER (WHERE state = 'succeeded' AND cost IS NULL) AS unpriced
-           FROM batch_lines WHERE job_id = $job GROUP BY state`,
-          { job: jobId },
-        );
-        const chunkRows = await rows(connection, `SELECT count(*) AS chunks, count(*) FILTER (WHERE state IN ('creating', 'submitted')) AS active FROM batch_chunks WHERE job_id = $job`, { job: jobId });
-        const lines = { pending: 0, queued: 0, succeeded: 0, failed: 0, invalid: 0, duplicate: 0, cancelled: 0 } as Record<LineState, number>;
-        let cost = 0n;
-        let baseline = 0n;
-        let unpriced = 0;
-        for (const row of byState) {
-          lines[String(row['state']) as LineState] = num(row['lines']);
-          cost += BigInt(row['cost'] as bigint);
-          baseline += BigInt(row['baseline'] as bigint);
-          unpriced += num(row['unpriced']);
-        }
-        const summary: JobSummary = { lines, cost, baseline, unpriced, chunks: num(chunkRows[0]?.['chunks']), chunksActive: num(chunkRows[0]?.['active']) };
-        return summary;
-      }),
+    summary: (jobId) => work((connection) => summarySql(connection, jobId)),
 
-    mergeLines: (jobId, onPage) =>
-      work(async (connection) => {
-        const result = await connection.stream(
-          `SELECT line_no, custom_id, state, canonical_line, out_file, out_offset, out_length, error_type, error_message
-           FROM batch_lines WHERE job_id = $job ORDER BY line_no`,
-          { job: jobId },
-        );
-        for (;;) {
-          const chunk = await result.fetchChunk();
-          if (!chunk || chunk.rowCount === 0) break;
-          await onPage(chunk.getRows().map(mergeLine));
-        }
-      }),
+    mergeLines: (jobId, onPage) => work((connection) => mergeLinesSql(connection, jobId, onPage)),
 
     failedLines: (jobId, limit) =>
-      work(async (connection) =>
-        (
-          await rows(
-            connection,
-            `SELECT line_no, custom_id, state, canonical_line, out_file, out_offset, out_length, error_type, error_message
-             FROM batch_lines WHERE job_id = $job AND state IN ('failed', 'invalid', 'cancelled') ORDER BY line_no LIMIT $limit`,
-            { job: jobId, limit },
-          )
-        ).map((row) => mergeLine(Object.values(row) as DuckDBValue[])),
-      ),
+      work(async (connection) => {
+        const failed: MergeLine[] = [];
+        await mergeLinesSql(connection, jobId, async (lines) => {
+          for (const line of lines) if (line.state === 'failed' || line.state === 'invalid' || line.state === 'cancelled') failed.push(line);
+          return failed.length < limit;
+        });
+        return failed.slice(0, limit);
+      }),
 
     release,
 
@@ -422,20 +304,5 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
       holding = false;
       await release();
     },
-  };
-}
-
-function mergeLine(row: readonly DuckDBValue[]): MergeLine {
-  const [lineNo, customId, state, canonical, outFile, outOffset, outLength, errorType, errorMessage] = row;
-  return {
-    lineNo: num(lineNo),
-    customId: String(customId),
-    state: String(state) as LineState,
-    duplicateOf: optionalNumber(canonical),
-    outFile: text(outFile),
-    outOffset: num(outOffset),
-    outLength: num(outLength),
-    errorType: text(errorType),
-    errorMessage: text(errorMessage),
   };
 }

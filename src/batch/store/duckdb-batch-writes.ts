@@ -1,136 +1,240 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { failpoint } from '../failpoint.ts';
 import type { LineOutcome, PlanOptions } from './batch-store.ts';
-import { appendOptional, rows } from './duckdb-batch-store.ts';
-
-/** The two bulk writes of the batch store: planning chunks and applying a chunk's results. */
+import { appendOptional, rows, transaction } from './duckdb-batch-store.ts';
 
 /**
- * Splits the pending lines of each (model, endpoint) group into chunks that respect the provider's
- * count and byte limits and the token cap, balanced so that every chunk of a group is about the
- * same size (which keeps Bedrock chunks above its minimum whenever the group is). A group smaller
- * than the provider's minimum cannot be batched: its lines fail with a clear error.
+ * The bulk writes of the batch store. None rewrites lines: planning appends line -> chunk
+ * assignments, collection appends results, ingest and cancellation append marks, each in
+ * transactions of at most one chunk's lines. A DuckDB UPDATE of a million rows keeps every old
+ * and new row version in memory until it commits, which is what made a million-line job's
+ * process several hundred MB; appends in bounded slices keep it flat.
  */
-export async function planChunksSql(connection: DuckDBConnection, jobId: string, options: PlanOptions): Promise<number> {
-  const job = { job: jobId };
-  const { limits, lineOverhead, wrapperBytes, maxTokens } = options;
-  const groups = await rows(
-    connection,
-    `SELECT model, endpoint, count(*) AS lines, sum(request_length) AS bytes, sum(est_tokens) AS tokens
-     FROM batch_lines WHERE job_id = $job AND state = 'pending' GROUP BY model, endpoint`,
-    job,
-  );
-  if (groups.length === 0) return 0;
-  const targets = new Map<string, number>();
-  let total = 0;
-  for (const group of groups) {
-    const lines = Number(group['lines']);
-    const key = `${String(group['model'])}\u0000${String(group['endpoint'])}`;
-    if (lines < limits.minRequests) {
-      await connection.run(
-        `UPDATE batch_lines SET state = 'failed', error_type = 'below_minimum_records',
-           error_message = 'only ' || $lines || ' requests for this model; the provider needs at least ' || $minimum || ' per batch'
-         WHERE job_id = $job AND state = 'pending' AND model = $model AND endpoint = $endpoint`,
-        { ...job, lines, minimum: limits.minRequests, model: String(group['model']), endpoint: String(group['endpoint']) },
-      );
-      continue;
-    }
-    const bytes = Number(group['bytes']) + lines * (lineOverhead + 1);
-    const count = Math.max(
-      Math.ceil(lines / limits.maxRequests),
-      Math.ceil(bytes / Math.max(1, limits.maxBytes - wrapperBytes)),
-      Math.ceil(Number(group['tokens']) / Math.max(1, maxTokens)),
-      1,
-    );
-    targets.set(key, Math.ceil(lines / count));
-    total += lines;
-  }
-  if (total === 0) return 0;
 
-  const next = await rows(connection, 'SELECT coalesce(max(chunk_id), 0) AS last FROM batch_chunks WHERE job_id = $job', job);
-  let chunkId = Number(next[0]?.['last'] ?? 0);
-  const lineNos = new Float64Array(total);
-  const chunkIds = new Int32Array(total);
-  const chunks: Array<{ chunkId: number; model: string; endpoint: string; lines: number; bytes: number; tokens: number }> = [];
-  let current: (typeof chunks)[number] | undefined;
-  let assigned = 0;
-  const result = await connection.stream(
-    `SELECT line_no, model, endpoint, request_length, est_tokens FROM batch_lines
-     WHERE job_id = $job AND state = 'pending' ORDER BY model, endpoint, line_no`,
-    job,
-  );
+/** What planning needs of a line: its group, number, size, estimated tokens and attempt. */
+interface PlanLines {
+  groups: string[];
+  group: Int32Array;
+  lineNo: Float64Array;
+  bytes: Float64Array;
+  tokens: Float64Array;
+  attempt: Int32Array;
+  count: number;
+}
+
+interface PlannedChunk {
+  chunkId: number;
+  model: string;
+  endpoint: string;
+  lines: number;
+  bytes: number;
+  tokens: number;
+  first: number;
+}
+
+const BELOW_MINIMUM = `'only ' || $lines || ' requests for this model; the provider needs at least ' || $minimum || ' per batch'`;
+
+async function readPlanLines(connection: DuckDBConnection, sql: string, values: Record<string, string | number>, size: number): Promise<PlanLines> {
+  const lines: PlanLines = {
+    groups: [],
+    group: new Int32Array(size),
+    lineNo: new Float64Array(size),
+    bytes: new Float64Array(size),
+    tokens: new Float64Array(size),
+    attempt: new Int32Array(size),
+    count: 0,
+  };
+  const groupIndex = new Map<string, number>();
+  const result = await connection.stream(sql, values);
   for (;;) {
     const page = await result.fetchChunk();
     if (!page || page.rowCount === 0) break;
-    for (const [lineNo, model, endpoint, length, tokens] of page.getRows()) {
+    for (const [lineNo, model, endpoint, length, tokens, attempt] of page.getRows()) {
+      if (lines.count >= size) break;
       const key = `${String(model)}\u0000${String(endpoint)}`;
-      const target = targets.get(key);
-      if (target === undefined) continue;
-      const lineBytes = Number(length) + lineOverhead + 1;
-      const lineTokens = Number(tokens);
-      const full =
-        current !== undefined &&
-        (current.model !== String(model) ||
-          current.endpoint !== String(endpoint) ||
-          current.lines >= target ||
-          current.bytes + lineBytes + wrapperBytes > limits.maxBytes ||
-          current.tokens + lineTokens > maxTokens);
-      if (current === undefined || full) {
-        chunkId += 1;
-        current = { chunkId, model: String(model), endpoint: String(endpoint), lines: 0, bytes: 0, tokens: 0 };
-        chunks.push(current);
+      let index = groupIndex.get(key);
+      if (index === undefined) {
+        index = lines.groups.length;
+        groupIndex.set(key, index);
+        lines.groups.push(key);
       }
-      current.lines += 1;
-      current.bytes += lineBytes;
-      current.tokens += lineTokens;
-      lineNos[assigned] = Number(lineNo);
-      chunkIds[assigned] = chunkId;
-      assigned += 1;
+      const at = lines.count;
+      lines.group[at] = index;
+      lines.lineNo[at] = Number(lineNo);
+      lines.bytes[at] = Number(length);
+      lines.tokens[at] = Number(tokens);
+      lines.attempt[at] = Number(attempt);
+      lines.count += 1;
     }
   }
+  return lines;
+}
 
-  await connection.run('CREATE OR REPLACE TEMP TABLE plan_assign (line_no BIGINT, chunk_id INTEGER)');
-  const appender = await connection.createAppender('plan_assign', null, 'temp');
+/**
+ * Cuts lines (sorted by group, then line number) into chunks that respect the provider's count and
+ * byte limits and the token cap, balanced so that every chunk of a group is about the same size
+ * (which keeps Bedrock chunks above its minimum whenever the group is). Returns the chunks and the
+ * groups too small to batch.
+ */
+function cutChunks(lines: PlanLines, options: PlanOptions, firstChunkId: number): { chunks: PlannedChunk[]; chunkOf: Int32Array; small: Array<{ key: string; lines: number }> } {
+  const { limits, lineOverhead, wrapperBytes, maxTokens } = options;
+  const totals = lines.groups.map(() => ({ lines: 0, bytes: 0, tokens: 0 }));
+  for (let index = 0; index < lines.count; index += 1) {
+    const total = totals[lines.group[index] ?? 0];
+    if (!total) continue;
+    total.lines += 1;
+    total.bytes += (lines.bytes[index] ?? 0) + lineOverhead + 1;
+    total.tokens += lines.tokens[index] ?? 0;
+  }
+  const targets = totals.map((total) =>
+    total.lines < limits.minRequests
+      ? 0
+      : Math.ceil(
+          total.lines /
+            Math.max(Math.ceil(total.lines / limits.maxRequests), Math.ceil(total.bytes / Math.max(1, limits.maxBytes - wrapperBytes)), Math.ceil(total.tokens / Math.max(1, maxTokens)), 1),
+        ),
+  );
+  const small = lines.groups.flatMap((key, index) => ((targets[index] ?? 0) === 0 && (totals[index]?.lines ?? 0) > 0 ? [{ key, lines: totals[index]?.lines ?? 0 }] : []));
+  const chunkOf = new Int32Array(lines.count);
+  const chunks: PlannedChunk[] = [];
+  let current: (PlannedChunk & { group: number }) | undefined;
+  let chunkId = firstChunkId - 1;
+  for (let index = 0; index < lines.count; index += 1) {
+    const group = lines.group[index] ?? 0;
+    const target = targets[group] ?? 0;
+    if (target === 0) continue;
+    const lineBytes = (lines.bytes[index] ?? 0) + lineOverhead + 1;
+    const lineTokens = lines.tokens[index] ?? 0;
+    const full =
+      current !== undefined &&
+      (current.group !== group || current.lines >= target || current.bytes + lineBytes + wrapperBytes > limits.maxBytes || current.tokens + lineTokens > maxTokens);
+    if (current === undefined || full) {
+      chunkId += 1;
+      const [model = '', endpoint = ''] = (lines.groups[group] ?? '').split('\u0000');
+      current = { chunkId, model, endpoint, lines: 0, bytes: 0, tokens: 0, first: index, group };
+      chunks.push(current);
+    }
+    current.lines += 1;
+    current.bytes += lineBytes;
+    current.tokens += lineTokens;
+    chunkOf[index] = chunkId;
+  }
+  return { chunks, chunkOf, small };
+}
+
+async function insertChunk(connection: DuckDBConnection, jobId: string, chunk: PlannedChunk, options: PlanOptions, lines: PlanLines, chunkOf: Int32Array): Promise<void> {
+  await connection.run(
+    `INSERT INTO batch_chunks (job_id, chunk_id, model, endpoint, lines, bytes, est_tokens, state, token)
+     VALUES ($job, $chunk, $model, $endpoint, $lines, $bytes, $tokens, 'planned', $token)`,
+    { job: jobId, chunk: chunk.chunkId, model: chunk.model, endpoint: chunk.endpoint, lines: chunk.lines, bytes: chunk.bytes + options.wrapperBytes, tokens: chunk.tokens, token: options.token(chunk.chunkId) },
+  );
+  const appender = await connection.createAppender('batch_assignments');
   try {
-    for (let index = 0; index < assigned; index += 1) {
-      appender.appendBigInt(BigInt(lineNos[index] ?? 0));
-      appender.appendInteger(chunkIds[index] ?? 0);
+    let written = 0;
+    for (let index = chunk.first; index < lines.count && written < chunk.lines; index += 1) {
+      if (chunkOf[index] !== chunk.chunkId) continue;
+      appender.appendVarchar(jobId);
+      appender.appendInteger(chunk.chunkId);
+      appender.appendBigInt(BigInt(lines.lineNo[index] ?? 0));
+      appender.appendInteger(lines.attempt[index] ?? 1);
       appender.endRow();
+      written += 1;
     }
     appender.flushSync();
   } finally {
     appender.closeSync();
   }
-  await connection.run(
-    `UPDATE batch_lines SET chunk_id = plan_assign.chunk_id, state = 'queued', attempts = attempts + 1
-     FROM plan_assign WHERE batch_lines.job_id = $job AND batch_lines.line_no = plan_assign.line_no`,
-    job,
-  );
-  for (const chunk of chunks) {
+}
+
+async function markBelowMinimum(connection: DuckDBConnection, jobId: string, small: ReadonlyArray<{ key: string; lines: number }>, candidates: string, minimum: number): Promise<void> {
+  for (const group of small) {
+    const [model = '', endpoint = ''] = group.key.split('\u0000');
     await connection.run(
-      `INSERT INTO batch_chunks (job_id, chunk_id, model, endpoint, lines, bytes, est_tokens, state, token)
-       VALUES ($job, $chunk, $model, $endpoint, $lines, $bytes, $tokens, 'planned', $token)`,
-      { ...job, chunk: chunk.chunkId, model: chunk.model, endpoint: chunk.endpoint, lines: chunk.lines, bytes: chunk.bytes + wrapperBytes, tokens: chunk.tokens, token: options.token(chunk.chunkId) },
+      `INSERT INTO batch_marks (job_id, line_no, state, error_type, error_message)
+       SELECT $job, line_no, 'failed', 'below_minimum_records', ${BELOW_MINIMUM} FROM (${candidates}) candidates
+       WHERE model = $model AND endpoint = $endpoint`,
+      { job: jobId, lines: group.lines, minimum, model, endpoint },
     );
   }
-  await connection.run('DROP TABLE plan_assign');
+}
+
+/** Lines ingested as pending that no mark (invalid, duplicate) keeps from being sent. */
+const FIRST_CANDIDATES = `SELECT line_no, model, endpoint, request_length, est_tokens, 1 AS attempt FROM batch_lines
+  WHERE job_id = $job AND state = 'pending' AND line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job)`;
+
+/**
+ * The first pass puts every sendable line in a chunk, one transaction per chunk; the last one also
+ * records that the job is planned. A pass cut short by a crash is thrown away and made again:
+ * its chunks cannot have reached the provider, since planning returns before any submission.
+ */
+async function planFirst(connection: DuckDBConnection, jobId: string, options: PlanOptions): Promise<number> {
+  const job = { job: jobId };
+  await transaction(connection, async () => {
+    await connection.run('DELETE FROM batch_assignments WHERE job_id = $job', job);
+    await connection.run('DELETE FROM batch_chunks WHERE job_id = $job', job);
+    await connection.run(`DELETE FROM batch_marks WHERE job_id = $job AND state = 'failed'`, job);
+  });
+  const [count] = await rows(connection, `SELECT count(*) AS lines FROM (${FIRST_CANDIDATES})`, job);
+  const lines = await readPlanLines(connection, `${FIRST_CANDIDATES} ORDER BY model, endpoint, line_no`, job, Number(count?.['lines'] ?? 0));
+  const { chunks, chunkOf, small } = cutChunks(lines, options, 1);
+  const finishPlan = async (): Promise<void> => {
+    await connection.run('UPDATE batch_jobs SET planned = true WHERE job_id = $job', job);
+  };
+  await transaction(connection, async () => {
+    await markBelowMinimum(connection, jobId, small, FIRST_CANDIDATES, options.limits.minRequests);
+    if (chunks.length === 0) await finishPlan();
+  });
+  for (const [index, chunk] of chunks.entries()) {
+    await transaction(connection, async () => {
+      await insertChunk(connection, jobId, chunk, options, lines, chunkOf);
+      if (index === chunks.length - 1) await finishPlan();
+    });
+    failpoint('chunk-planned');
+  }
   return chunks.length;
 }
 
-export async function applyResultsSql(
-  connection: DuckDBConnection,
-  jobId: string,
-  chunkId: number,
-  outcomes: readonly LineOutcome[],
-  missing: { errorType: string; errorMessage: string; maxRetries: number; timeMs: number },
-): Promise<void> {
-  const where = { job: jobId, chunk: chunkId };
-  await connection.run(`CREATE OR REPLACE TEMP TABLE result_outcomes (
-    line_no BIGINT, state VARCHAR, out_file VARCHAR, out_offset BIGINT, out_length INTEGER, status INTEGER, error_type VARCHAR,
-    error_message VARCHAR, served_model VARCHAR, usage VARCHAR, stop_reason VARCHAR, cost BIGINT, baseline BIGINT, price_version VARCHAR,
-    cache_write_premium BIGINT, cache_read_saving BIGINT, latency_ms DOUBLE, time_ms BIGINT)`);
-  const appender = await connection.createAppender('result_outcomes', null, 'temp');
+/** Lines of collected chunks that came back to be retried and are not cancelled or failed by a mark. */
+const RETRY_CANDIDATES = `SELECT r.line_no, l.model, l.endpoint, l.request_length, l.est_tokens, a.attempt + 1 AS attempt
+  FROM batch_results r
+  JOIN batch_assignments a ON a.job_id = r.job_id AND a.chunk_id = r.chunk_id AND a.line_no = r.line_no
+  JOIN batch_lines l ON l.job_id = r.job_id AND l.line_no = r.line_no
+  WHERE r.job_id = $job AND a.job_id = $job AND l.job_id = $job AND r.state = 'pending'
+    AND r.chunk_id IN (SELECT chunk_id FROM batch_chunks WHERE job_id = $job AND state = 'collected' AND NOT replanned)
+    AND r.line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job)`;
+
+/** Later passes send the retries of collected chunks in new chunks, all in one transaction (at most a few chunks' lines). */
+async function planRetries(connection: DuckDBConnection, jobId: string, options: PlanOptions): Promise<number> {
+  const job = { job: jobId };
+  const [open] = await rows(connection, `SELECT count(*) AS chunks, coalesce(max(chunk_id), 0) AS last FROM batch_chunks WHERE job_id = $job AND state = 'collected' AND NOT replanned`, job);
+  if (Number(open?.['chunks'] ?? 0) === 0) return 0;
+  const [all] = await rows(connection, 'SELECT coalesce(max(chunk_id), 0) AS last FROM batch_chunks WHERE job_id = $job', job);
+  const [count] = await rows(connection, `SELECT count(*) AS lines FROM (${RETRY_CANDIDATES})`, job);
+  const lines = await readPlanLines(connection, `${RETRY_CANDIDATES} ORDER BY l.model, l.endpoint, r.line_no`, job, Number(count?.['lines'] ?? 0));
+  const { chunks, chunkOf, small } = cutChunks(lines, options, Number(all?.['last'] ?? 0) + 1);
+  await transaction(connection, async () => {
+    await markBelowMinimum(connection, jobId, small, RETRY_CANDIDATES, options.limits.minRequests);
+    for (const chunk of chunks) await insertChunk(connection, jobId, chunk, options, lines, chunkOf);
+    await connection.run(`UPDATE batch_chunks SET replanned = true WHERE job_id = $job AND state = 'collected' AND NOT replanned`, job);
+  });
+  return chunks.length;
+}
+
+/** Puts pending lines into new chunks; returns how many were made. */
+export async function planChunksSql(connection: DuckDBConnection, jobId: string, options: PlanOptions): Promise<number> {
+  const [job] = await rows(connection, 'SELECT planned FROM batch_jobs WHERE job_id = $job', { job: jobId });
+  return job?.['planned'] === true ? planRetries(connection, jobId, options) : planFirst(connection, jobId, options);
+}
+
+/** Appends one slice of a chunk's outcomes (committed on its own). */
+export async function appendResultsSql(connection: DuckDBConnection, jobId: string, chunkId: number, outcomes: readonly LineOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const appender = await connection.createAppender('batch_results');
   try {
     for (const outcome of outcomes) {
+      // Column order of the table: job_id .. time_ms.
+      appender.appendVarchar(jobId);
+      appender.appendInteger(chunkId);
       appender.appendBigInt(BigInt(outcome.lineNo));
       appender.appendVarchar(outcome.state);
       appender.appendVarchar(outcome.outFile);
@@ -155,46 +259,98 @@ export async function applyResultsSql(
   } finally {
     appender.closeSync();
   }
-  await connection.run(
-    `UPDATE batch_lines SET state = r.state, out_file = r.out_file, out_offset = r.out_offset, out_length = r.out_length, status = r.status,
-       error_type = r.error_type, error_message = r.error_message, served_model = r.served_model, usage = r.usage, stop_reason = r.stop_reason,
-       cost = r.cost, baseline = r.baseline, price_version = r.price_version, cache_write_premium = r.cache_write_premium,
-       cache_read_saving = r.cache_read_saving, latency_ms = r.latency_ms, time_ms = r.time_ms,
-       batch_id = (SELECT batch_id FROM batch_chunks WHERE job_id = $job AND chunk_id = $chunk)
-     FROM result_outcomes r
-     WHERE batch_lines.job_id = $job AND batch_lines.chunk_id = $chunk AND batch_lines.state = 'queued' AND batch_lines.line_no = r.line_no`,
-    where,
-  );
-  // Lines the provider returned nothing for (a failed or cancelled batch, records left unprocessed).
-  await connection.run(
-    `UPDATE batch_lines SET state = CASE WHEN attempts <= $retries THEN 'pending' ELSE 'failed' END, status = 0, out_file = NULL,
-       error_type = $type, error_message = $message, time_ms = $time,
-       batch_id = (SELECT batch_id FROM batch_chunks WHERE job_id = $job AND chunk_id = $chunk)
-     WHERE job_id = $job AND chunk_id = $chunk AND state = 'queued'`,
-    { ...where, retries: missing.maxRetries, type: missing.errorType, message: missing.errorMessage, time: missing.timeMs },
-  );
-  await copyToDuplicates(connection, where);
-  await connection.run(`UPDATE batch_chunks SET state = 'collected' WHERE job_id = $job AND chunk_id = $chunk`, where);
-  await connection.run('DROP TABLE result_outcomes');
 }
 
-/** Duplicates take their first line's final answer; they were never sent, so they cost nothing. */
-async function copyToDuplicates(connection: DuckDBConnection, where: { job: string; chunk: number }): Promise<void> {
+/** The chunk's lines the provider returned nothing for (a failed or cancelled batch, records left unprocessed), then the chunk is collected. */
+export async function finishResultsSql(
+  connection: DuckDBConnection,
+  jobId: string,
+  chunkId: number,
+  missing: { errorType: string; errorMessage: string; maxRetries: number; timeMs: number },
+): Promise<void> {
+  const where = { job: jobId, chunk: chunkId };
   await connection.run(
-    `CREATE OR REPLACE TEMP TABLE final_canonical AS
-     SELECT line_no, state, out_file, out_offset, out_length, status, error_type, error_message, served_model, stop_reason,
-       cost, baseline, price_version, batch_id, time_ms
-     FROM batch_lines WHERE job_id = $job AND chunk_id = $chunk AND state IN ('succeeded', 'failed')`,
-    where,
+    `INSERT INTO batch_results (job_id, chunk_id, line_no, state, status, error_type, error_message, time_ms)
+     SELECT $job, $chunk, a.line_no, CASE WHEN a.attempt <= $retries THEN 'pending' ELSE 'failed' END, 0, $type, $message, $time
+     FROM batch_assignments a
+     WHERE a.job_id = $job AND a.chunk_id = $chunk
+       AND a.line_no NOT IN (SELECT line_no FROM batch_results WHERE job_id = $job AND chunk_id = $chunk)`,
+    { ...where, retries: missing.maxRetries, type: missing.errorType, message: missing.errorMessage, time: missing.timeMs },
+  );
+  await connection.run(`UPDATE batch_chunks SET state = 'collected' WHERE job_id = $job AND chunk_id = $chunk`, where);
+}
+
+/**
+ * The output is keyed by custom_id, so only the first line with one keeps it; identical requests
+ * are sent once and the others take the first one's answer. Grouping (rather than a window over
+ * every line) keeps only the repeated keys in the result, and DuckDB can spill the grouping.
+ */
+export async function finishIngestSql(connection: DuckDBConnection, jobId: string): Promise<void> {
+  const job = { job: jobId };
+  await connection.run(`DELETE FROM batch_marks WHERE job_id = $job`, job);
+  await connection.run(
+    `INSERT INTO batch_marks (job_id, line_no, state, error_type, error_message)
+     SELECT $job, l.line_no, 'invalid', 'invalid_request', 'duplicate custom_id (an earlier line has it)'
+     FROM batch_lines l JOIN (
+       SELECT custom_id, min(line_no) AS first FROM batch_lines WHERE job_id = $job GROUP BY custom_id HAVING count(*) > 1
+     ) repeated ON l.custom_id = repeated.custom_id
+     WHERE l.job_id = $job AND l.line_no <> repeated.first`,
+    job,
   );
   await connection.run(
-    `UPDATE batch_lines SET state = c.state, out_file = c.out_file, out_offset = c.out_offset, out_length = c.out_length, status = c.status,
-       error_type = c.error_type, error_message = c.error_message, served_model = c.served_model, stop_reason = c.stop_reason,
-       cost = CASE WHEN c.cost IS NULL THEN NULL ELSE 0 END, baseline = c.baseline, price_version = c.price_version,
-       batch_id = c.batch_id, latency_ms = 0, time_ms = c.time_ms
-     FROM final_canonical c
-     WHERE batch_lines.job_id = $job AND batch_lines.state = 'duplicate' AND batch_lines.canonical_line = c.line_no`,
-    { job: where.job },
+    `INSERT INTO batch_marks (job_id, line_no, state, canonical_line)
+     SELECT $job, l.line_no, 'duplicate', repeated.first
+     FROM batch_lines l JOIN (
+       SELECT request_hash, min(line_no) AS first FROM batch_lines
+       WHERE job_id = $job AND state = 'pending' AND line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job)
+       GROUP BY request_hash HAVING count(*) > 1
+     ) repeated ON l.request_hash = repeated.request_hash
+     WHERE l.job_id = $job AND l.state = 'pending' AND l.line_no <> repeated.first
+       AND l.line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job)`,
+    job,
   );
-  await connection.run('DROP TABLE final_canonical');
+  await connection.run(
+    `UPDATE batch_jobs SET state = 'running',
+       total_lines = (SELECT count(*) FROM batch_lines WHERE job_id = $job),
+       invalid_lines = (SELECT count(*) FROM batch_lines WHERE job_id = $job AND state = 'invalid')
+         + (SELECT count(*) FROM batch_marks WHERE job_id = $job AND state = 'invalid'),
+       duplicate_lines = (SELECT count(*) FROM batch_marks WHERE job_id = $job AND state = 'duplicate')
+     WHERE job_id = $job`,
+    job,
+  );
+}
+
+const CANCELLED = `'cancelled', 'the job was cancelled before this request finished'`;
+
+/**
+ * A cancelled job's lines that are not done become cancelled: never sent, sent and returned for a
+ * retry that will not happen, and duplicates whose first line has no final answer. Runs once, when
+ * no chunk is open any more.
+ */
+export async function cancelRemainingSql(connection: DuckDBConnection, jobId: string): Promise<void> {
+  const job = { job: jobId };
+  await connection.run(
+    `INSERT INTO batch_marks (job_id, line_no, state, error_type, error_message)
+     SELECT $job, line_no, 'cancelled', ${CANCELLED} FROM batch_lines
+     WHERE job_id = $job AND state = 'pending'
+       AND line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job)
+       AND line_no NOT IN (SELECT line_no FROM batch_assignments WHERE job_id = $job)`,
+    job,
+  );
+  await connection.run(
+    `INSERT INTO batch_marks (job_id, line_no, state, error_type, error_message)
+     SELECT $job, line_no, 'cancelled', ${CANCELLED} FROM batch_results
+     WHERE job_id = $job AND state = 'pending'
+       AND chunk_id IN (SELECT chunk_id FROM batch_chunks WHERE job_id = $job AND NOT replanned)
+       AND line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job)`,
+    job,
+  );
+  await connection.run(
+    `INSERT INTO batch_marks (job_id, line_no, state, canonical_line, error_type, error_message)
+     SELECT $job, line_no, 'cancelled', canonical_line, ${CANCELLED} FROM batch_marks
+     WHERE job_id = $job AND state = 'duplicate'
+       AND line_no NOT IN (SELECT line_no FROM batch_marks WHERE job_id = $job AND state = 'cancelled')
+       AND canonical_line NOT IN (SELECT line_no FROM batch_results WHERE job_id = $job AND state <> 'pending')`,
+    job,
+  );
 }
