@@ -90,6 +90,9 @@ async function baselineAppender(rows: number): Promise<number> {
 
 const ledger = await openDuckDbLedger({ path, hold: true });
 let appendMs = 0;
+// CPU of the whole process (DuckDB's threads included) while append runs: on a shared machine the
+// rate measures the neighbours as much as the ledger, CPU per row much less so.
+let appendCpuMicroseconds = 0;
 // Kept to replay later: the generator draws random ids, so regenerating would make new calls.
 let firstBatch: UsageEvent[] = [];
 const wallStarted = performance.now();
@@ -97,7 +100,10 @@ for (let offset = 0; offset < ROWS; offset += BATCH) {
   const events = batch(offset, Math.min(BATCH, ROWS - offset));
   if (offset === 0) firstBatch = events;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   await ledger.append(events);
+  const cpu = process.cpuUsage(cpuStarted);
+  appendCpuMicroseconds += cpu.user + cpu.system;
   appendMs += performance.now() - started;
   if ((offset / BATCH) % 200 === 0) process.stderr.write(`\r${offset.toLocaleString('en-US')} rows, ${Math.round((offset + BATCH) / (appendMs / 1000)).toLocaleString('en-US')} rows/s`);
 }
@@ -147,6 +153,8 @@ console.log('what                                              value');
 console.log('------------------------------------------------  ------------------');
 console.log(`ingest, ledger.append (idempotent)                 ${Math.round(ingestRate).toLocaleString('en-US')} rows/s`);
 console.log(`ingest, wall with event generation                 ${Math.round(ROWS / wallSeconds).toLocaleString('en-US')} rows/s`);
+console.log(`ingest, CPU per 1,000 rows (all threads)           ${(appendCpuMicroseconds / ROWS).toFixed(1)} ms`);
+console.log(`peak resident memory                               ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
 console.log(`baseline: raw appender, no key (${baselineRows.toLocaleString('en-US')} rows)      ${Math.round(baselineRate).toLocaleString('en-US')} rows/s`);
 console.log(`replay of ${BATCH} oldest stored rows (${(count - ROWS).toLocaleString('en-US')} stored twice)   ${replayMs.toFixed(0)} ms`);
 console.log(`file size                                          ${(fileBytes / 1e9).toFixed(2)} GB`);

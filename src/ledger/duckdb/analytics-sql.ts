@@ -124,24 +124,24 @@ export function tokenRatiosSql(query: TokenRatioQuery): SqlQuery {
 const SAVINGS_KEYS = { feature: 'feature', customer: 'customer', model: MODEL, provider: 'provider' } as const;
 
 /**
- * Each row's `levers` JSON array is unnested in the database; savings are decimal strings (JSON has
- * no 64-bit integers) cast to HUGEINT, so sums stay exact.
+ * Each row's lever effects are unnested in the database from `lever_effects`, the typed copy of the
+ * `levers` JSON filled on insert (migration 11), so no JSON is parsed per report; savings are
+ * HUGEINT, so sums stay exact.
  */
 export function savingsSql(query: SavingsQuery): SqlQuery {
   const values: Record<string, DuckDBValue> = {};
   const key = query.by === undefined ? 'NULL' : SAVINGS_KEYS[query.by];
   if (key === undefined) throw new RangeError(`cannot split savings by "${String(query.by)}"`);
-  const filter = conditions(query, values, ['levers IS NOT NULL']);
+  const filter = conditions(query, values, ['lever_effects IS NOT NULL']);
   const sql = `
     WITH effects AS (
-      SELECT ${key} AS group_key,
-        unnest(from_json(levers, '[{"lever":"VARCHAR","saving":"VARCHAR","estimated":"BOOLEAN"}]')) AS effect
+      SELECT ${key} AS group_key, unnest(lever_effects) AS effect
       FROM usage_events ${filter}
     ), summed AS (
       SELECT effect.lever AS lever, group_key,
         count(*) AS requests,
-        coalesce(sum(effect.saving::HUGEINT) FILTER (WHERE NOT coalesce(effect.estimated, false)), 0)::HUGEINT AS measured,
-        coalesce(sum(effect.saving::HUGEINT) FILTER (WHERE coalesce(effect.estimated, false)), 0)::HUGEINT AS estimated,
+        coalesce(sum(effect.saving) FILTER (WHERE NOT coalesce(effect.estimated, false)), 0)::HUGEINT AS measured,
+        coalesce(sum(effect.saving) FILTER (WHERE coalesce(effect.estimated, false)), 0)::HUGEINT AS estimated,
         count(*) FILTER (WHERE NOT coalesce(effect.estimated, false)) AS measured_requests,
         count(*) FILTER (WHERE coalesce(effect.estimated, false)) AS estimated_requests
       FROM effects

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { usageEvent } from '../testing/usage-event-fixtures.ts';
 import { openDuckDbLedger } from './duckdb-ledger.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from './migrations.ts';
 
@@ -85,6 +86,47 @@ describe('DuckDB ledger migrations', () => {
     assert.deepEqual([row?.key, row?.cost], ['search', 42n]);
     await ledger.close();
     assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
+  });
+
+  it('opening a version 10 file fills lever_effects from the stored levers JSON; savings and rows read the same', async () => {
+    const path = join(folder, `ledger-${++files}.duckdb`);
+    const time = Date.UTC(2026, 10, 2) * 1000;
+    await withRawDatabase(path, async (connection) => {
+      await migrate(connection, MIGRATIONS.filter(({ version }) => version <= 10));
+      const row = (id: string, feature: string, levers: string | null) =>
+        `('${id}', make_timestamp(${time}::BIGINT), 'openai', 'chat.completions', '${feature}', '{}', false, 200, 1.0, 100, ${levers === null ? 'NULL' : `'${levers}'`})`;
+      await connection.run(`INSERT INTO usage_events (request_id, time, provider, endpoint, feature, tags, stream, status, latency_ms, cost_picousd, levers) VALUES
+        ${row('v10-a', 'chat', '[{"lever":"routing","saving":"9223372036854775807","estimated":false,"detail":{"from":"gpt-4o"}},{"lever":"prompt_cache","saving":"-5","estimated":true}]')},
+        ${row('v10-b', 'chat', '[{"lever":"routing","saving":"1","estimated":false}]')},
+        ${row('v10-c', 'search', '[]')},
+        ${row('v10-d', 'search', null)}`);
+    });
+
+    const ledger = await openDuckDbLedger({ path });
+    const savings = await ledger.savings({ by: 'feature' });
+    assert.deepEqual(
+      savings.map(({ lever, key, requests, measured, estimated }) => [lever, key, requests, measured, estimated]),
+      [
+        ['routing', 'chat', 2, 9_223_372_036_854_775_808n, 0n],
+        ['prompt_cache', 'chat', 1, 0n, -5n],
+      ],
+    );
+    const [first] = await ledger.get(['v10-a']);
+    assert.deepEqual(first?.levers, [
+      { lever: 'routing', saving: 9_223_372_036_854_775_807n, estimated: false, detail: { from: 'gpt-4o' } },
+      { lever: 'prompt_cache', saving: -5n, estimated: true },
+    ]);
+    // New rows get the typed copy on insert, beside the migrated ones.
+    await ledger.append([usageEvent({ time: time / 1000, attribution: { feature: 'chat', tags: {} }, levers: [{ lever: 'routing', saving: 10n, estimated: false }] })]);
+    const [routing] = await ledger.savings({ by: 'feature' });
+    assert.deepEqual([routing?.requests, routing?.measured], [3, 9_223_372_036_854_775_818n]);
+    assert.equal(await ledger.count(), 5);
+    await ledger.close();
+    assert.deepEqual(await appliedVersions(path), MIGRATIONS.map(({ version }) => version));
+    await assert.rejects(
+      withRawDatabase(path, (connection) => connection.run("INSERT INTO usage_events (request_id, time, provider, endpoint, tags, stream, status, latency_ms) VALUES (NULL, now(), 'openai', 'x', '{}', false, 200, 1)")),
+      /NOT NULL/,
+    );
   });
 
   it('refuses a file from a newer costgate', async () => {

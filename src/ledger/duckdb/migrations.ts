@@ -117,6 +117,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ),
     ],
   },
+  {
+    version: 11,
+    name: 'add lever_effects: each row\'s levers as typed values, so savings reports sum them without parsing JSON',
+    // New rows get it on insert; stored rows are filled from `levers` here. An UPDATE of the one new
+    // column, not a rebuild as in 10: on a 3,000,000-row ledger it took 5 s within a 64 MB buffer
+    // pool, where copying every column ran out of that memory.
+    statements: [
+      'ALTER TABLE usage_events ADD COLUMN lever_effects STRUCT(lever VARCHAR, saving HUGEINT, estimated BOOLEAN)[]',
+      `UPDATE usage_events
+       SET lever_effects = from_json(levers, '[{"lever":"VARCHAR","saving":"HUGEINT","estimated":"BOOLEAN"}]')
+       WHERE levers IS NOT NULL`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
