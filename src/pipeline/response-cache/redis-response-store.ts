@@ -9,6 +9,7 @@ const VALUE_HEADROOM_BYTES = 256 * 1024;
 /** Background writes in flight beyond which new ones are dropped: it is a cache, not a log. */
 const MAX_PENDING_WRITES = 1_000;
 const LOAD_BATCH = 500;
+const START_TIMEOUT_MS = 2_000;
 
 export interface RedisStoreOptions {
   /** Largest body stored; an entry whose encoded value exceeds it plus headroom is not stored. */
@@ -35,17 +36,18 @@ export class RedisResponseStore implements ResponseStore {
   private readonly mirror = new Map<string, CachedResponse>();
   private readonly listeners: StoreListener[] = [];
   private readonly pending = new Set<Promise<void>>();
-  private readonly follower: StreamFollower;
+  /** Started by the first subscriber (the semantic index): an exact-only cache needs no mirror. */
+  private follower: StreamFollower | undefined;
   private readonly origin = randomUUID();
   private mirrorBytes = 0;
-  readonly ready: Promise<void>;
+  /** The connection is up (or a short wait for it ended); with a subscriber, the shared entries are loaded too. */
+  ready: Promise<void>;
 
   constructor(
     private readonly redis: SharedRedis,
     private readonly options: RedisStoreOptions,
   ) {
-    this.follower = new StreamFollower(redis, this.key('events'), { load: () => this.load(), apply: (events) => this.apply(events) }, options.blockMs ? { blockMs: options.blockMs } : {});
-    this.ready = this.follower.start();
+    this.ready = redis.whenReady(START_TIMEOUT_MS).then(() => {});
   }
 
   get size(): number {
@@ -58,6 +60,10 @@ export class RedisResponseStore implements ResponseStore {
 
   subscribe(listener: StoreListener): void {
     this.listeners.push(listener);
+    if (!this.follower) {
+      this.follower = new StreamFollower(this.redis, this.key('events'), { load: () => this.load(), apply: (events) => this.apply(events) }, this.options.blockMs ? { blockMs: this.options.blockMs } : {});
+      this.ready = this.follower.start();
+    }
   }
 
   async get(key: string, now: number): Promise<CachedResponse | undefined> {
@@ -117,7 +123,7 @@ export class RedisResponseStore implements ResponseStore {
 
   async close(): Promise<void> {
     await this.flush();
-    await this.follower.close();
+    await this.follower?.close();
   }
 
   /** Run every minute by the cache: drops expired entries from the mirror (Redis expires its own keys) and from the shared sorted set. */
@@ -206,10 +212,12 @@ export class RedisResponseStore implements ResponseStore {
   /** Every live semantic entry in Redis, reconciled with the mirror. */
   private async load(): Promise<void> {
     const now = Date.now();
+    // Entries stored here while the load runs may not be in what it read: only older ones are dropped.
+    const held = new Map(this.mirror);
     const keys = await this.redis.client.zrangebyscore(this.key('semantic'), now, '+inf');
     const entries = await this.fetchSemantic(keys);
     const live = new Set(entries.map((entry) => entry.key));
-    for (const key of [...this.mirror.keys()]) if (!live.has(key)) this.forget(key);
+    for (const [key, entry] of held) if (!live.has(key) && this.mirror.get(key) === entry) this.forget(key);
     for (const entry of entries) this.adopt(entry, now);
   }
 
