@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -78,6 +78,39 @@ export function spoolLeftovers(localDir: string): { files: number; bytes: number
   return { files, bytes };
 }
 
+/** Request ids of the events in one replica's spool segments (what it had not committed yet). */
+export function spooledRequestIds(localDir: string, port: number): string[] {
+  const ids: string[] = [];
+  const root = join(localDir, 'spool');
+  let ledgers: string[];
+  try {
+    ledgers = readdirSync(root);
+  } catch {
+    return ids;
+  }
+  for (const ledgerFolder of ledgers) {
+    const folder = join(root, ledgerFolder, `127.0.0.1-${port}`);
+    let names: string[];
+    try {
+      names = readdirSync(folder).filter((name) => /^segment-\d+\.jsonl$/.test(name));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      for (const line of readFileSync(join(folder, name), 'utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        try {
+          const requestId = (JSON.parse(line) as { requestId?: unknown }).requestId;
+          if (typeof requestId === 'string') ids.push(requestId);
+        } catch {
+          // A line cut by the kill was never acknowledged to a client.
+        }
+      }
+    }
+  }
+  return ids;
+}
+
 export interface LedgerCheck {
   rows: number;
   /** Successful calls (2xx, complete) whose response carried a request id. */
@@ -90,6 +123,8 @@ export interface LedgerCheck {
   duplicated: number;
   /** Rows of calls the client did not see succeed, by the row's status class and what the client saw. */
   rowsWithoutClientSuccess: Map<string, number>;
+  /** Events in the killed replica's spool right after the kill, and how many of them reached the ledger. */
+  killedSpool: { events: number; inLedger: number } | undefined;
   /** Picodollars per api_key_id: settled spend, largest single row, rows. */
   spendByKey: Map<string, { spend: bigint; largest: bigint; rows: number }>;
 }
@@ -101,7 +136,7 @@ interface Row {
   cost_picousd: string | null;
 }
 
-export async function checkLedger(schema: string, records: readonly CallRecord[]): Promise<LedgerCheck> {
+export async function checkLedger(schema: string, records: readonly CallRecord[], killedSpoolIds: readonly string[] | undefined): Promise<LedgerCheck> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
   let rows: Row[];
@@ -119,7 +154,8 @@ export async function checkLedger(schema: string, records: readonly CallRecord[]
   const clientById = new Map<string, CallRecord>();
   for (const record of records) if (record.requestId) clientById.set(record.requestId, record);
 
-  const check: LedgerCheck = { rows: rows.length, successes: 0, successesWithoutId: 0, missing: 0, missingIds: [], duplicated: 0, rowsWithoutClientSuccess: new Map(), spendByKey: new Map() };
+  const check: LedgerCheck = { rows: rows.length, successes: 0, successesWithoutId: 0, missing: 0, missingIds: [], duplicated: 0, rowsWithoutClientSuccess: new Map(), killedSpool: undefined, spendByKey: new Map() };
+  if (killedSpoolIds) check.killedSpool = { events: killedSpoolIds.length, inLedger: killedSpoolIds.filter((id) => byId.has(id)).length };
   for (const record of records) {
     if (record.outcome !== 'ok') continue;
     if (!record.requestId) {

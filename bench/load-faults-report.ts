@@ -51,11 +51,12 @@ export function faultTable(windows: readonly FaultWindow[], skipped: readonly st
 }
 
 export function windowTable(records: readonly CallRecord[], windows: readonly FaultWindow[]): string {
-  const inside = (call: CallRecord, window: FaultWindow) => call.startedAt >= window.from && call.startedAt < window.to;
+  // A call belongs to every fault it overlapped (one in flight when a replica was killed, say).
+  const inside = (call: CallRecord, window: FaultWindow) => call.startedAt < window.to && call.startedAt + call.latencyMs >= window.from;
   const calm = records.filter((call) => !windows.some((window) => inside(call, window)));
   const rows = [windowRow('all calls', records), windowRow('no fault active', calm)];
   for (const window of windows) rows.push(windowRow(window.name, records.filter((call) => inside(call, window))));
-  return table(['calls started during', 'sent', 'ok', 'refused', 'failed', 'failover', 'p50 ms', 'p99 ms', 'max ms'], rows);
+  return table(['calls overlapping', 'sent', 'ok', 'refused', 'failed', 'failover', 'p50 ms', 'p99 ms', 'max ms'], rows);
 }
 
 export function causeTable(records: readonly CallRecord[]): string {
@@ -94,6 +95,7 @@ export function ledgerTable(check: LedgerCheck, spool: { files: number; bytes: n
     ['successful calls without x-costgate-request-id', String(check.successesWithoutId)],
     ['spool files left with content after shutdown', `${spool.files} (${spool.bytes} bytes)`],
   ];
+  if (check.killedSpool) rows.push(["events in killed replica B's spool at the kill", String(check.killedSpool.events)], ['  ... of them in the ledger after its restart', String(check.killedSpool.inLedger)]);
   for (const [label, count] of [...check.rowsWithoutClientSuccess].sort((a, b) => b[1] - a[1])) rows.push([`row without client success: ${label}`, String(count)]);
   return table(['ledger check', 'count'], rows);
 }
@@ -112,7 +114,8 @@ export function budgetVerdict(check: LedgerCheck, facts: BudgetFacts): BudgetVer
   return { spend: entry.spend, overspend, bound, withinBound: overspend <= bound };
 }
 
-export function budgetTable(check: LedgerCheck, facts: BudgetFacts, verdict: BudgetVerdict, mainKeyId: string): string {
+export function budgetTable(check: LedgerCheck, facts: BudgetFacts, verdict: BudgetVerdict, mainKeyId: string, records: readonly CallRecord[]): string {
+  const firstRefusal = records.filter((call) => call.outcome === 'refused').reduce<number | undefined>((first, call) => (first === undefined || call.startedAt < first ? call.startedAt : first), undefined);
   const capped = check.spendByKey.get(facts.keyId) ?? { spend: 0n, largest: 0n, rows: 0 };
   const main = check.spendByKey.get(mainKeyId) ?? { spend: 0n, largest: 0n, rows: 0 };
   const usd = (picodollars: bigint) => `$${formatUsd(picodollars)}`;
@@ -125,6 +128,7 @@ export function budgetTable(check: LedgerCheck, facts: BudgetFacts, verdict: Bud
       ['  overspend (spend - budget, 0 if under)', usd(verdict.overspend)],
       [`  bound: ${facts.replicas} replicas x largest call`, usd(verdict.bound)],
       ['  verdict', verdict.withinBound ? 'within bound' : 'OVER BOUND'],
+      ['  first refused for its budget at', firstRefusal === undefined ? 'never' : `t=${seconds(firstRefusal)} s`],
       [`main key ${mainKeyId}: settled spend`, `${usd(main.spend)} over ${main.rows} priced rows`],
     ],
   );

@@ -45,6 +45,8 @@ export interface TrafficOptions {
   concurrency: number;
   durationMs: number;
   maxTokens: number;
+  /** A worker pauses this long after a call that failed, as a client backing off would, so a fast-failing replica is not hammered in a tight loop. */
+  failurePauseMs: number;
 }
 
 /** The error a client can see in either provider's error shape: type and message. */
@@ -60,10 +62,11 @@ function errorOf(body: string): { type: string; message: string } {
 /** A refusal the bench expects (the capped key over its budget); everything else non-2xx is a failure. */
 function classify(status: number, body: string, key: KeyName): { outcome: Outcome; cause: string } {
   const error = errorOf(body);
+  // Checked first: this message starts with "budget " too.
+  if (status === 429 && error.message.startsWith('budget counters are unavailable')) return { outcome: 'failed', cause: 'budget counters unavailable (429, fail closed)' };
   if (status === 429 && error.message.startsWith('budget ')) {
     return key === 'capped' ? { outcome: 'refused', cause: 'budget exhausted (429)' } : { outcome: 'failed', cause: 'budget refused on the main key (429)' };
   }
-  if (status === 429 && error.message.startsWith('budget counters are unavailable')) return { outcome: 'failed', cause: 'budget counters unavailable (429, fail closed)' };
   if (error.message.startsWith('the key store is unavailable')) return { outcome: 'failed', cause: `key store unavailable (${status})` };
   if (error.message.startsWith('invalid API key')) return { outcome: 'failed', cause: `invalid API key (${status})` };
   return { outcome: 'failed', cause: `upstream/gateway ${status} ${error.type}` };
@@ -129,7 +132,8 @@ export class Traffic {
   private async call(startedAtRun: number): Promise<CallRecord> {
     const { replicas, secrets, cappedShare, maxTokens } = this.options;
     this.sequence += 1;
-    const kind = CALL_KINDS[this.sequence % CALL_KINDS.length] ?? 'openai-json';
+    // Drawn at random: a kind taken in turn would go to the same replica every time (4 kinds, 2 replicas).
+    const kind = CALL_KINDS[Math.floor(Math.random() * CALL_KINDS.length)] ?? 'openai-json';
     const key: KeyName = Math.random() < cappedShare ? 'capped' : 'main';
     const request = requestFor(kind, key, secrets[key], this.sequence, maxTokens);
     const sentAt = performance.now();
@@ -178,7 +182,9 @@ export class Traffic {
     const deadline = runStart + this.options.durationMs;
     const worker = async (): Promise<void> => {
       while (performance.now() < deadline) {
-        this.records.push(await this.call(performance.now() - runStart));
+        const record = await this.call(performance.now() - runStart);
+        this.records.push(record);
+        if (record.outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, this.options.failurePauseMs));
       }
     };
     await Promise.all(Array.from({ length: this.options.concurrency }, worker));

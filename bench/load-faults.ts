@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseUsd } from '../src/keys/key-request.ts';
-import { checkLedger, createSchema, deleteRedisPrefix, dropSchema, POSTGRES_URL, spoolLeftovers } from './load-faults-ledger.ts';
+import { checkLedger, createSchema, deleteRedisPrefix, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
 import { emulatorProcess, freePort, gatewayProcess, type CliProcess } from './load-faults-processes.ts';
 import { budgetTable, budgetVerdict, causeTable, faultTable, kindTable, ledgerTable, windowTable, type FaultWindow } from './load-faults-report.ts';
 import { restoreServices, servicesUp, startPostgres, startRedis, stopPostgres, stopRedis } from './load-faults-services.ts';
@@ -25,8 +25,9 @@ import { Traffic, type KeyName } from './load-faults-traffic.ts';
  * in a finally block and on SIGINT.
  *
  * Knobs (environment): BENCH_DURATION_MS (90000), BENCH_CONCURRENCY (24), BENCH_UPSTREAM_LATENCY_MS (40),
- * BENCH_CAPPED_SHARE (0.2), BENCH_CAPPED_BUDGET_USD (0.08), BENCH_MAX_TOKENS (64), BENCH_REDIS_DOWN_MS (2000),
- * BENCH_429_RATE (0.5), BENCH_FAULTS (kill,redis,postgres,429,529), BENCH_FAIL_MODE (closed|open),
+ * BENCH_CAPPED_SHARE (0.2), BENCH_CAPPED_BUDGET_USD (0.14: sized to run out after the Redis restart, where counters are rebuilt from the ledger), BENCH_MAX_TOKENS (64), BENCH_REDIS_DOWN_MS (2000),
+ * BENCH_429_RATE (0.5), BENCH_FAILURE_PAUSE_MS (100: a worker's pause after a refused or failed call),
+ * BENCH_FAULTS (kill,redis,postgres,429,529), BENCH_FAIL_MODE (closed|open),
  * BENCH_KEEP=1 keeps the schema and Redis keys.
  */
 
@@ -45,10 +46,11 @@ const settings = {
   concurrency: setting('BENCH_CONCURRENCY', 24),
   upstreamLatencyMs: setting('BENCH_UPSTREAM_LATENCY_MS', 40),
   cappedShare: setting('BENCH_CAPPED_SHARE', 0.2),
-  cappedBudgetUsd: process.env.BENCH_CAPPED_BUDGET_USD ?? '0.08',
+  cappedBudgetUsd: process.env.BENCH_CAPPED_BUDGET_USD ?? '0.14',
   maxTokens: setting('BENCH_MAX_TOKENS', 64),
   redisDownMs: setting('BENCH_REDIS_DOWN_MS', 2000),
   rate429: setting('BENCH_429_RATE', 0.5),
+  failurePauseMs: setting('BENCH_FAILURE_PAUSE_MS', 100),
   failMode: process.env.BENCH_FAIL_MODE === 'open' ? 'open' : 'closed',
   faults: new Set((process.env.BENCH_FAULTS ?? FAULT_NAMES.join(',')).split(',').filter((name): name is FaultName => (FAULT_NAMES as readonly string[]).includes(name))),
   keep: process.env.BENCH_KEEP === '1',
@@ -67,6 +69,7 @@ const processes: CliProcess[] = [];
 let servicesTouched = false;
 /** Set when the load ends or fails: a fault still waiting for its time must not start then. */
 let faultsClosed = false;
+let killedSpoolIds: string[] | undefined;
 
 /** When each fault is over (ms since the start); one that would end after the run is not started. */
 const FAULT_ENDS: Record<FaultName, number> = { kill: 15_000, redis: 25_000 + settings.redisDownMs, postgres: 55_000, '429': 70_000, '529': 85_000 };
@@ -134,6 +137,7 @@ async function runFaults(runStart: number, gatewayB: CliProcess, emulatorUrl: st
       await at(10_000);
       const from = elapsed();
       await gatewayB.kill();
+      killedSpoolIds = spooledRequestIds(join(directory, 'local'), gatewayB.port);
       await at(15_000);
       const startMs = await gatewayB.start();
       windows.push({ name: 'replica B down (kill -9)', from, to: elapsed(), note: `SIGKILL at ${(from / 1000).toFixed(1)} s; restart began at 15.0 s, serving after ${(startMs / 1000).toFixed(1)} s` });
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
     `bench:load — 2 replicas (Postgres ledger schema ${schema}, Redis prefix ${redisPrefix}, budgets fail ${settings.failMode}), emulator upstream ${settings.upstreamLatencyMs} ms, ` +
       `${settings.concurrency} workers for ${settings.durationMs / 1000} s, OpenAI/Anthropic x JSON/stream round robin, ${Math.round(settings.cappedShare * 100)}% on a key with a $${settings.cappedBudgetUsd} budget, max_tokens ${settings.maxTokens}`,
   );
-  const traffic = new Traffic({ replicas: [{ name: 'A', url: gatewayA.url }, { name: 'B', url: gatewayB.url }], secrets, cappedShare: settings.cappedShare, concurrency: settings.concurrency, durationMs: settings.durationMs, maxTokens: settings.maxTokens });
+  const traffic = new Traffic({ replicas: [{ name: 'A', url: gatewayA.url }, { name: 'B', url: gatewayB.url }], secrets, cappedShare: settings.cappedShare, concurrency: settings.concurrency, durationMs: settings.durationMs, maxTokens: settings.maxTokens, failurePauseMs: settings.failurePauseMs });
   const windows: FaultWindow[] = [];
   const runStart = performance.now();
   try {
@@ -243,7 +247,7 @@ async function main(): Promise<void> {
   const exitCodes = [await gatewayA.stop(), await gatewayB.stop()];
   const stopMs = performance.now() - stopStart;
   const spool = spoolLeftovers(join(directory, 'local'));
-  const check = await checkLedger(schema, traffic.records);
+  const check = await checkLedger(schema, traffic.records, killedSpoolIds);
   const facts = { keyId: cappedKey.id, budget, replicas: 2 };
   const verdict = budgetVerdict(check, facts);
   windows.sort((a, b) => a.from - b.from);
@@ -267,7 +271,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(ledgerTable(check, spool));
   console.log('');
-  console.log(budgetTable(check, facts, verdict, mainKey.id));
+  console.log(budgetTable(check, facts, verdict, mainKey.id, records));
   const lost = check.missing;
   console.log(
     `\nSUMMARY sent ${records.length}, ok ${ok} (failover ${failover}), refused ${refused}, failed ${failed}; ledger rows for successes ${check.successes - lost}/${check.successes} ` +
