@@ -43,5 +43,9 @@ export interface BudgetStore {
   spent(keyId: string, check: BudgetCheck): Promise<Nanodollars | undefined>;
 }
 
-/** How long a request id is remembered as settled, so a retried settle cannot add twice. */
-export const SETTLED_MEMORY_MS = 2 * 86_400_000;
+/**
+ * How long a settled request id is remembered, so a repeated settle adds nothing. Settles come
+ * once per call from the replica that served it, so minutes suffice, and memory stays bounded by
+ * the calls of the last few minutes.
+ */
+export const SETTLED_MEMORY_MS = 5 * 60_000;

@@ -1,21 +1,38 @@
 import { counterExpiry, type BudgetCheck, type Nanodollars } from './budget-periods.ts';
 import { SETTLED_MEMORY_MS, type BudgetStore, type ReserveOutcome, type ReserveRequest, type SettleRequest } from './budget-store.ts';
 
-interface Reservation {
-  amount: Nanodollars;
-  expiresAt: number;
-}
-
 interface Counter {
   spent: Nanodollars;
   expiresAt: number;
 }
 
+/**
+ * One key's reservations in flight and its recently settled request ids. Both maps are in
+ * insertion order, which is expiry order (each uses one fixed lifetime), so expiring is a walk
+ * from the front that stops at the first live entry.
+ */
+class KeyHolds {
+  readonly holds = new Map<string, { amount: Nanodollars; expiresAt: number }>();
+  readonly settled = new Map<string, number>();
+  reserved = 0;
+
+  expire(now: number): void {
+    for (const [requestId, hold] of this.holds) {
+      if (hold.expiresAt > now) break;
+      this.holds.delete(requestId);
+      this.reserved -= hold.amount;
+    }
+    for (const [requestId, expiresAt] of this.settled) {
+      if (expiresAt > now) break;
+      this.settled.delete(requestId);
+    }
+  }
+}
+
 /** The single-process store: the same rules as the Redis one, in maps. */
 export class MemoryBudgetStore implements BudgetStore {
   private readonly counters = new Map<string, Counter>();
-  private readonly reservations = new Map<string, Map<string, Reservation>>();
-  private readonly settled = new Map<string, number>();
+  private readonly keys = new Map<string, KeyHolds>();
 
   private counter(keyId: string, check: BudgetCheck, now: number): Counter | undefined {
     const name = `${keyId}|${check.period}`;
@@ -27,28 +44,27 @@ export class MemoryBudgetStore implements BudgetStore {
     return counter;
   }
 
-  private live(keyId: string, now: number): Map<string, Reservation> {
-    let held = this.reservations.get(keyId);
-    if (!held) {
-      held = new Map();
-      this.reservations.set(keyId, held);
+  private holdsOf(keyId: string, now: number): KeyHolds {
+    let holds = this.keys.get(keyId);
+    if (!holds) {
+      holds = new KeyHolds();
+      this.keys.set(keyId, holds);
     }
-    for (const [requestId, reservation] of held) if (reservation.expiresAt <= now) held.delete(requestId);
-    return held;
+    holds.expire(now);
+    return holds;
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
-    const held = this.live(request.keyId, request.now);
-    if (held.has(request.requestId)) return { kind: 'reserved' };
+    const holds = this.holdsOf(request.keyId, request.now);
+    if (holds.holds.has(request.requestId) || holds.settled.has(request.requestId)) return { kind: 'reserved' };
     const missing = request.checks.filter((check) => !this.counter(request.keyId, check, request.now));
     if (missing.length > 0) return { kind: 'unseeded', checks: missing };
-    let reserved = 0;
-    for (const reservation of held.values()) reserved += reservation.amount;
     for (const check of request.checks) {
       const spent = this.counter(request.keyId, check, request.now)?.spent ?? 0;
-      if (spent + reserved + request.amount > check.limit) return { kind: 'refused', check, spent, reserved };
+      if (spent + holds.reserved + request.amount > check.limit) return { kind: 'refused', check, spent, reserved: holds.reserved };
     }
-    held.set(request.requestId, { amount: request.amount, expiresAt: request.now + request.ttlMs });
+    holds.holds.set(request.requestId, { amount: request.amount, expiresAt: request.now + request.ttlMs });
+    holds.reserved += request.amount;
     return { kind: 'reserved' };
   }
 
@@ -57,15 +73,14 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 
   async settle(request: SettleRequest): Promise<void> {
-    const settledName = `${request.keyId}|${request.requestId}`;
-    for (const [name, expiresAt] of this.settled) {
-      // Insertion order is settle order, so the expired ones are at the front.
-      if (expiresAt > request.now) break;
-      this.settled.delete(name);
+    const holds = this.holdsOf(request.keyId, request.now);
+    if (holds.settled.has(request.requestId)) return;
+    holds.settled.set(request.requestId, request.now + SETTLED_MEMORY_MS);
+    const hold = holds.holds.get(request.requestId);
+    if (hold) {
+      holds.holds.delete(request.requestId);
+      holds.reserved -= hold.amount;
     }
-    if (this.settled.has(settledName)) return;
-    this.settled.set(settledName, request.now + SETTLED_MEMORY_MS);
-    this.reservations.get(request.keyId)?.delete(request.requestId);
     if (request.cost <= 0) return;
     for (const check of request.checks) {
       const counter = this.counter(request.keyId, check, request.now);

@@ -10,10 +10,8 @@ local now = tonumber(ARGV[3])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, id in ipairs(expired) do
   local held = redis.call('HGET', KEYS[1], id)
-  if held then
-    redis.call('DECRBY', KEYS[3], held)
-    redis.call('HDEL', KEYS[1], id)
-  end
+  if held and held ~= 'settled' then redis.call('DECRBY', KEYS[3], held) end
+  redis.call('HDEL', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1} end
@@ -39,18 +37,22 @@ for index = 1, 3 do redis.call('PEXPIRE', KEYS[index], ttl * 2) end
 return {1}
 `);
 
-// KEYS: 1 reservations, 2 expiries, 3 reserved total, 4 settled marker, 5.. spend counters.
-// ARGV: 1 request id, 2 cost, 3 marker ttl ms.
+// KEYS: 1 reservations, 2 expiries, 3 reserved total, 4.. spend counters.
+// ARGV: 1 request id, 2 cost, 3 now, 4 how long a settled id is remembered (ms).
+// A settled call's entry stays, marked, for a while, so a repeated settle adds nothing; a settle
+// that finds no entry (its reservation expired first) still adds its cost.
 const SETTLE = new RedisScript(`
-if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[3]) then return 0 end
 local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held then
-  redis.call('DECRBY', KEYS[3], held)
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
+if held == 'settled' then return 0 end
+if held then redis.call('DECRBY', KEYS[3], held) end
+local remember = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1], 'settled')
+redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + remember, ARGV[1])
+for index = 1, 3 do
+  if redis.call('PTTL', KEYS[index]) < remember then redis.call('PEXPIRE', KEYS[index], remember) end
 end
 if tonumber(ARGV[2]) > 0 then
-  for index = 5, #KEYS do
+  for index = 4, #KEYS do
     if redis.call('EXISTS', KEYS[index]) == 1 then redis.call('INCRBY', KEYS[index], ARGV[2]) end
   end
 end
@@ -102,12 +104,8 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async settle(request: SettleRequest): Promise<void> {
-    const keys = [
-      ...this.reservationKeys(request.keyId),
-      `${this.base(request.keyId)}:settled:${request.requestId}`,
-      ...request.checks.map((check) => this.counterKey(request.keyId, check)),
-    ];
-    await SETTLE.run(this.redis, keys, [request.requestId, request.cost, SETTLED_MEMORY_MS], this.timeoutMs);
+    const keys = [...this.reservationKeys(request.keyId), ...request.checks.map((check) => this.counterKey(request.keyId, check))];
+    await SETTLE.run(this.redis, keys, [request.requestId, request.cost, request.now, SETTLED_MEMORY_MS], this.timeoutMs);
   }
 
   async spent(keyId: string, check: BudgetCheck): Promise<Nanodollars | undefined> {
