@@ -97,6 +97,27 @@ test('lookups are cached for the ttl: a revocation is seen once it passes', asyn
   assert.equal((await lookup.find(secret))?.revokedAt, 6_000);
 });
 
+test('while the store cannot be read, a key already seen keeps working; an unseen one is an error', async () => {
+  const inner = new FileKeyStore(join(directory, 'flaky.json'));
+  let down = false;
+  const flaky: KeyStore = {
+    create: (key) => inner.create(key),
+    findByHash: (hash) => (down ? Promise.reject(new Error('store down')) : inner.findByHash(hash)),
+    list: () => inner.list(),
+    revoke: (id, at) => inner.revoke(id, at),
+    close: () => inner.close(),
+  };
+  let now = 0;
+  const lookup = new CachedKeyLookup(flaky, 1_000, () => now);
+  const { secret, key } = issueKey({ name: 'x', limits: {} });
+  await flaky.create(key);
+  assert.equal((await lookup.find(secret))?.id, key.id);
+  down = true;
+  now = 5_000;
+  assert.equal((await lookup.find(secret))?.id, key.id);
+  await assert.rejects(lookup.find('cg-never-seen'), /store down/);
+});
+
 // Before the suites' Postgres tests create the schema, make it; drop it at the end.
 const setup = new pg.Client({ connectionString: POSTGRES_URL });
 await setup.connect();
