@@ -111,6 +111,18 @@ export function spooledRequestIds(localDir: string, port: number): string[] {
   return ids;
 }
 
+/** How many of these request ids the ledger holds now. */
+export async function countStored(schema: string, ids: readonly string[]): Promise<number> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const result = await client.query<{ count: string }>(`SELECT count(*)::text AS count FROM ${schema}.usage_event_keys WHERE request_id = ANY($1)`, [ids]);
+    return Number(result.rows[0]?.count ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
 export interface LedgerCheck {
   rows: number;
   /** Successful calls (2xx, complete) whose response carried a request id. */
@@ -124,7 +136,7 @@ export interface LedgerCheck {
   /** Rows of calls the client did not see succeed, by the row's status class and what the client saw. */
   rowsWithoutClientSuccess: Map<string, number>;
   /** Events in the killed replica's spool right after the kill, and how many of them reached the ledger. */
-  killedSpool: { events: number; inLedger: number } | undefined;
+  killedSpool: { events: number; storedAtKill: number; inLedger: number } | undefined;
   /** Picodollars per api_key_id: settled spend, largest single row, rows. */
   spendByKey: Map<string, { spend: bigint; largest: bigint; rows: number }>;
 }
@@ -136,7 +148,7 @@ interface Row {
   cost_picousd: string | null;
 }
 
-export async function checkLedger(schema: string, records: readonly CallRecord[], killedSpoolIds: readonly string[] | undefined): Promise<LedgerCheck> {
+export async function checkLedger(schema: string, records: readonly CallRecord[], killedSpool: { ids: readonly string[]; storedAtKill: number } | undefined): Promise<LedgerCheck> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
   let rows: Row[];
@@ -155,7 +167,7 @@ export async function checkLedger(schema: string, records: readonly CallRecord[]
   for (const record of records) if (record.requestId) clientById.set(record.requestId, record);
 
   const check: LedgerCheck = { rows: rows.length, successes: 0, successesWithoutId: 0, missing: 0, missingIds: [], duplicated: 0, rowsWithoutClientSuccess: new Map(), killedSpool: undefined, spendByKey: new Map() };
-  if (killedSpoolIds) check.killedSpool = { events: killedSpoolIds.length, inLedger: killedSpoolIds.filter((id) => byId.has(id)).length };
+  if (killedSpool) check.killedSpool = { events: killedSpool.ids.length, storedAtKill: killedSpool.storedAtKill, inLedger: killedSpool.ids.filter((id) => byId.has(id)).length };
   for (const record of records) {
     if (record.outcome !== 'ok') continue;
     if (!record.requestId) {

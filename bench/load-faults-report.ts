@@ -60,14 +60,18 @@ export function windowTable(records: readonly CallRecord[], windows: readonly Fa
 }
 
 export function causeTable(records: readonly CallRecord[]): string {
-  const causes = new Map<string, number>();
+  const causes = new Map<string, { calls: number; first: number; last: number }>();
   for (const call of records) {
     if (call.outcome === 'ok') continue;
     const label = `${call.outcome}: ${call.cause ?? 'unknown'}`;
-    causes.set(label, (causes.get(label) ?? 0) + 1);
+    const entry = causes.get(label) ?? { calls: 0, first: call.startedAt, last: call.startedAt };
+    entry.calls += 1;
+    entry.first = Math.min(entry.first, call.startedAt);
+    entry.last = Math.max(entry.last, call.startedAt);
+    causes.set(label, entry);
   }
-  const rows = [...causes].sort((a, b) => b[1] - a[1]).map(([label, count]) => [label, String(count)]);
-  return rows.length ? table(['not answered with success, by cause', 'calls'], rows) : '(every call succeeded)';
+  const rows = [...causes].sort((a, b) => b[1].calls - a[1].calls).map(([label, entry]) => [label, String(entry.calls), `${seconds(entry.first)}-${seconds(entry.last)}`]);
+  return rows.length ? table(['not answered with success, by cause', 'calls', 'sent at t (s)'], rows) : '(every call succeeded)';
 }
 
 export function kindTable(records: readonly CallRecord[]): string {
@@ -95,7 +99,13 @@ export function ledgerTable(check: LedgerCheck, spool: { files: number; bytes: n
     ['successful calls without x-costgate-request-id', String(check.successesWithoutId)],
     ['spool files left with content after shutdown', `${spool.files} (${spool.bytes} bytes)`],
   ];
-  if (check.killedSpool) rows.push(["events in killed replica B's spool at the kill", String(check.killedSpool.events)], ['  ... of them in the ledger after its restart', String(check.killedSpool.inLedger)]);
+  if (check.killedSpool) {
+    rows.push(
+      ["events in killed replica B's spool segments at the kill", String(check.killedSpool.events)],
+      ['  ... already in the ledger right after the kill', String(check.killedSpool.storedAtKill)],
+      ['  ... in the ledger at the end (the rest replayed by B)', String(check.killedSpool.inLedger)],
+    );
+  }
   for (const [label, count] of [...check.rowsWithoutClientSuccess].sort((a, b) => b[1] - a[1])) rows.push([`row without client success: ${label}`, String(count)]);
   return table(['ledger check', 'count'], rows);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseUsd } from '../src/keys/key-request.ts';
-import { checkLedger, createSchema, deleteRedisPrefix, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
+import { checkLedger, countStored, createSchema, deleteRedisPrefix, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
 import { emulatorProcess, freePort, gatewayProcess, type CliProcess } from './load-faults-processes.ts';
 import { budgetTable, budgetVerdict, causeTable, faultTable, kindTable, ledgerTable, windowTable, type FaultWindow } from './load-faults-report.ts';
 import { restoreServices, servicesUp, startPostgres, startRedis, stopPostgres, stopRedis } from './load-faults-services.ts';
@@ -69,7 +69,7 @@ const processes: CliProcess[] = [];
 let servicesTouched = false;
 /** Set when the load ends or fails: a fault still waiting for its time must not start then. */
 let faultsClosed = false;
-let killedSpoolIds: string[] | undefined;
+let killedSpool: { ids: string[]; storedAtKill: number } | undefined;
 
 /** When each fault is over (ms since the start); one that would end after the run is not started. */
 const FAULT_ENDS: Record<FaultName, number> = { kill: 15_000, redis: 25_000 + settings.redisDownMs, postgres: 55_000, '429': 70_000, '529': 85_000 };
@@ -137,7 +137,8 @@ async function runFaults(runStart: number, gatewayB: CliProcess, emulatorUrl: st
       await at(10_000);
       const from = elapsed();
       await gatewayB.kill();
-      killedSpoolIds = spooledRequestIds(join(directory, 'local'), gatewayB.port);
+      const ids = spooledRequestIds(join(directory, 'local'), gatewayB.port);
+      killedSpool = { ids, storedAtKill: await countStored(schema, ids) };
       await at(15_000);
       const startMs = await gatewayB.start();
       windows.push({ name: 'replica B down (kill -9)', from, to: elapsed(), note: `SIGKILL at ${(from / 1000).toFixed(1)} s; restart began at 15.0 s, serving after ${(startMs / 1000).toFixed(1)} s` });
@@ -218,8 +219,7 @@ async function main(): Promise<void> {
   const gatewayB = gatewayProcess('replica B', portB, configPath, environment, join(directory, 'gateway-b.log'));
   processes.push(gatewayA, gatewayB);
   // One after the other: the first runs the ledger migrations and creates the key table.
-  await gatewayA.start();
-  await gatewayB.start();
+  const firstStartMs = [await gatewayA.start(), await gatewayB.start()];
 
   const budget = parseUsd(settings.cappedBudgetUsd, 'BENCH_CAPPED_BUDGET_USD');
   const mainKey = await createKey(gatewayA.url, 'load-main', '1000');
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
 
   console.log(
     `bench:load — 2 replicas (Postgres ledger schema ${schema}, Redis prefix ${redisPrefix}, budgets fail ${settings.failMode}), emulator upstream ${settings.upstreamLatencyMs} ms, ` +
-      `${settings.concurrency} workers for ${settings.durationMs / 1000} s, OpenAI/Anthropic x JSON/stream round robin, ${Math.round(settings.cappedShare * 100)}% on a key with a $${settings.cappedBudgetUsd} budget, max_tokens ${settings.maxTokens}`,
+      `${settings.concurrency} workers for ${settings.durationMs / 1000} s, OpenAI/Anthropic x JSON/stream round robin, ${Math.round(settings.cappedShare * 100)}% on a key with a $${settings.cappedBudgetUsd} budget, max_tokens ${settings.maxTokens}; replicas started (idle machine) in ${firstStartMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' and ')}`,
   );
   const traffic = new Traffic({ replicas: [{ name: 'A', url: gatewayA.url }, { name: 'B', url: gatewayB.url }], secrets, cappedShare: settings.cappedShare, concurrency: settings.concurrency, durationMs: settings.durationMs, maxTokens: settings.maxTokens, failurePauseMs: settings.failurePauseMs });
   const windows: FaultWindow[] = [];
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
   const exitCodes = [await gatewayA.stop(), await gatewayB.stop()];
   const stopMs = performance.now() - stopStart;
   const spool = spoolLeftovers(join(directory, 'local'));
-  const check = await checkLedger(schema, traffic.records, killedSpoolIds);
+  const check = await checkLedger(schema, traffic.records, killedSpool);
   const facts = { keyId: cappedKey.id, budget, replicas: 2 };
   const verdict = budgetVerdict(check, facts);
   windows.sort((a, b) => a.from - b.from);
