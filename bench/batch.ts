@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { batchPaths, createBatchApi, jobOptions } from '../src/batch/batch-setup.ts';
 import { claimJob, createJob, runJob } from '../src/batch/orchestrator.ts';
 import { openBatchLedger } from '../src/batch/record-ledger.ts';
+import { boundBatchRunnerHeap } from '../src/batch/runner-memory.ts';
 import { openDuckDbBatchStore } from '../src/batch/store/duckdb-batch-store.ts';
 import { parseConfig, resolveUpstreams, type LoadedConfig } from '../src/config/load-config.ts';
 import { formatUsd } from '../src/core/money.ts';
@@ -46,6 +47,8 @@ async function writeInput(path: string): Promise<void> {
   await once(out, 'finish');
 }
 
+// What `costgate batch run` does before it drives a job (BATCH_BENCH_DEFAULT_HEAP=1 to compare without).
+if (process.env.BATCH_BENCH_DEFAULT_HEAP !== '1') boundBatchRunnerHeap();
 const directory = mkdtempSync(join(tmpdir(), 'costgate-bench-batch-'));
 const emulator = await startEmulatorChild();
 try {
@@ -66,7 +69,7 @@ try {
   const finished = await runJob(
     {
       store,
-      api: createBatchApi('openai', loaded),
+      api: await createBatchApi('openai', loaded),
       pricer: createPricer(),
       ledger,
       onProgress: (_job, summary) => {

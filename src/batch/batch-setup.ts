@@ -3,10 +3,7 @@ import type { BatchConfig } from '../config/batch-config.ts';
 import type { LoadedConfig } from '../config/load-config.ts';
 import type { ProviderId } from '../core/provider-id.ts';
 import { ledgerLocalDir } from '../ledger/open-ledger.ts';
-import { createAnthropicBatchApi } from '../providers/anthropic/anthropic-batch-api.ts';
 import type { BatchApi } from '../providers/batch-api.ts';
-import { createBedrockBatchApi } from '../providers/bedrock/bedrock-batch-api.ts';
-import { createOpenAIBatchApi } from '../providers/openai/openai-batch-api.ts';
 import type { JobOptions } from './store/batch-store.ts';
 
 /** Where batch state lives and how each provider's batch API is reached, from the config. */
@@ -33,18 +30,23 @@ export class BatchSetupError extends Error {
   override name = 'BatchSetupError';
 }
 
-export function createBatchApi(provider: ProviderId, loaded: LoadedConfig): BatchApi {
+/**
+ * The job's provider module only is loaded: a batch process stays small (the Bedrock one brings
+ * the AWS SDK, ~25 MB that an OpenAI job has no use for).
+ */
+export async function createBatchApi(provider: ProviderId, loaded: LoadedConfig): Promise<BatchApi> {
   const { upstreams, config } = loaded;
   switch (provider) {
     case 'openai':
-      return createOpenAIBatchApi(upstreams.openai);
+      return (await import('../providers/openai/openai-batch-api.ts')).createOpenAIBatchApi(upstreams.openai);
     case 'anthropic':
-      return createAnthropicBatchApi(upstreams.anthropic);
+      return (await import('../providers/anthropic/anthropic-batch-api.ts')).createAnthropicBatchApi(upstreams.anthropic);
     case 'bedrock': {
       const bedrock = config.batch.bedrock;
       if (!bedrock) {
         throw new BatchSetupError('Bedrock batch needs batch.bedrock.bucket and batch.bedrock.roleArn in costgate.yaml (an S3 bucket and a service role Bedrock can use to read and write it)');
       }
+      const { createBedrockBatchApi } = await import('../providers/bedrock/bedrock-batch-api.ts');
       return createBedrockBatchApi({
         region: bedrock.region ?? upstreams.bedrock.region,
         credentials: upstreams.bedrock.credentials,

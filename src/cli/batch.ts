@@ -5,6 +5,7 @@ import { batchPaths, BatchSetupError, createBatchApi, jobOptions } from '../batc
 import { mergeOutput } from '../batch/merge.ts';
 import { claimJob, createJob, releaseJob, runJob } from '../batch/orchestrator.ts';
 import { openBatchLedger } from '../batch/record-ledger.ts';
+import { boundBatchRunnerHeap } from '../batch/runner-memory.ts';
 import { isPostgresUrl, openLedger } from '../ledger/open-ledger.ts';
 import type { BatchStore, JobRecord } from '../batch/store/batch-store.ts';
 import { openDuckDbBatchStore } from '../batch/store/duckdb-batch-store.ts';
@@ -56,7 +57,8 @@ async function withContext<T>(values: { config?: string | undefined; ledger?: st
 }
 
 async function drive(context: Context, job: JobRecord, until: 'done' | 'submitted'): Promise<JobRecord> {
-  const api = createBatchApi(job.provider, context.loaded);
+  boundBatchRunnerHeap();
+  const api = await createBatchApi(job.provider, context.loaded);
   // A Postgres ledger takes appends from any process; a DuckDB file may be held by a running gateway.
   const ledger = isPostgresUrl(context.ledgerPath) ? await openLedger(context.ledgerPath) : await openBatchLedger(context.ledgerPath, holderMarkerPath(context.ledgerPath));
   const progress = createProgressReporter();
@@ -168,7 +170,7 @@ export async function batchCommand(argv: string[]): Promise<void> {
           }
           const out = values.out ? resolve(values.out) : job.outputPath;
           if (!out) throw new CliError('give --out FILE');
-          const written = await mergeOutput(context.store, createBatchApi(job.provider, context.loaded), job, out);
+          const written = await mergeOutput(context.store, await createBatchApi(job.provider, context.loaded), job, out);
           console.log(`${written} lines written to ${out}${job.state === 'done' ? '' : ` (job is ${job.state}: unfinished lines are shown as errors)`}`);
           return;
         }

@@ -76,7 +76,7 @@ export function createBatchHarness(url: string, minRecords = 2, existing?: strin
           options: jobOptions(config.batch, provider, extra.maxRetries === undefined ? {} : { maxRetries: extra.maxRetries }),
           defaults: extra.feature ? { feature: extra.feature } : {},
         }));
-        return await runJob({ store, api: createBatchApi(provider, loaded), pricer: createPricer(), ledger, log: (line) => process.stderr.write(`[batch] ${line}\n`) }, job.jobId);
+        return await runJob({ store, api: await createBatchApi(provider, loaded), pricer: createPricer(), ledger, log: (line) => process.stderr.write(`[batch] ${line}\n`) }, job.jobId);
       } finally {
         await ledger.close();
         await store.close();

@@ -36,7 +36,7 @@ export interface DeferredBatcherOptions {
   /** Folder for batch jobs' spill files (the orchestrator's work root). */
   workRoot: string;
   store: BatchStore;
-  apiFor: (provider: ProviderId) => BatchApi;
+  apiFor: (provider: ProviderId) => Promise<BatchApi>;
   pricer: Pricer;
   ledger: BatchLedger;
   log?: (line: string) => void;
@@ -135,7 +135,7 @@ export async function openDeferredBatcher(options: DeferredBatcherOptions): Prom
   };
 
   async function finishJob(manifest: Manifest, jobId: string): Promise<void> {
-    const api = options.apiFor(manifest.provider);
+    const api = await options.apiFor(manifest.provider);
     await claimJob(store, jobId);
     const job = await runJob({ store, api, pricer: options.pricer, ledger: options.ledger, log }, jobId);
     const outputPath = job.outputPath;

@@ -31,7 +31,7 @@ export interface DuckDbBatchStoreOptions {
   lockTimeoutMs?: number;
 }
 
-const SETTINGS = { memory_limit: '96MB', threads: '1', preserve_insertion_order: 'true', allocator_flush_threshold: '8MB' };
+const SETTINGS = { memory_limit: '64MB', threads: '1', preserve_insertion_order: 'true', allocator_flush_threshold: '4MB', allocator_background_threads: 'true', checkpoint_threshold: '4MB' };
 export type Work = <T>(task: (connection: DuckDBConnection) => Promise<T>) => Promise<T>;
 
 const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
