@@ -20,7 +20,7 @@ export interface BatchLedger {
   close(): Promise<void>;
 }
 
-const PAGE = 2000;
+const PAGE = 5000;
 
 export function batchEndpoint(endpoint: string): string {
   return `batch:${endpoint.replace(/^\/v1\//, '').replaceAll('/', '.')}`;

@@ -6,6 +6,9 @@ import type { Migration } from '../../ledger/duckdb/migrations.ts';
  * Times are epoch milliseconds; money is integer picodollars. No table has an index: every
  * statement reaches lines through a join or a scan, which keeps a million-line job's memory flat.
  */
+/** Jobs whose lines carry state only the first schema wrote (chunk, or a state past ingest). */
+const EARLIER_JOBS = `SELECT job_id FROM batch_lines WHERE chunk_id IS NOT NULL OR state NOT IN ('pending', 'invalid')`;
+
 export const BATCH_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -141,10 +144,49 @@ export const BATCH_MIGRATIONS: readonly Migration[] = [
         time_ms BIGINT
       )`,
       // planned: the first planning pass committed its last chunk. replanned: a collected chunk's retries
-      // were put in new chunks. recorded_through: the last line of the chunk in the ledger (-1 once all are).
+      // were put in new chunks.
       'ALTER TABLE batch_jobs ADD COLUMN planned BOOLEAN DEFAULT false',
       'ALTER TABLE batch_chunks ADD COLUMN replanned BOOLEAN DEFAULT false',
-      'ALTER TABLE batch_chunks ADD COLUMN recorded_through BIGINT DEFAULT 0',
+    ],
+  },
+  {
+    // DuckDB cannot commit two changes to one table's columns in a transaction once the table holds rows.
+    version: 3,
+    name: 'ledger watermark per chunk',
+    // The last line of the chunk in the ledger (-1 once all are).
+    statements: ['ALTER TABLE batch_chunks ADD COLUMN IF NOT EXISTS recorded_through BIGINT DEFAULT 0'],
+  },
+  {
+    // Jobs started before step 2 kept their line state in batch_lines; carry it over so they resume.
+    // Ingest-invalid and repeated-custom-id lines need nothing: batch_lines.state is still 'invalid'.
+    version: 4,
+    name: 'carry line state of earlier jobs into marks, assignments and results',
+    statements: [
+      `INSERT INTO batch_marks (job_id, line_no, state, canonical_line, error_type, error_message)
+       SELECT job_id, line_no, 'duplicate', canonical_line, NULL, NULL FROM batch_lines WHERE canonical_line IS NOT NULL
+       UNION ALL
+       SELECT job_id, line_no, 'cancelled', canonical_line, error_type, error_message FROM batch_lines WHERE state = 'cancelled'
+       UNION ALL
+       SELECT job_id, line_no, 'failed', NULL, error_type, error_message FROM batch_lines WHERE state = 'failed' AND attempts = 0 AND canonical_line IS NULL`,
+      `INSERT INTO batch_assignments (job_id, chunk_id, line_no, attempt)
+       SELECT job_id, chunk_id, line_no, attempts FROM batch_lines WHERE chunk_id IS NOT NULL AND canonical_line IS NULL`,
+      // A line back to pending after its chunk was collected waits for a retry: a pending result.
+      `INSERT INTO batch_results (job_id, chunk_id, line_no, state, out_file, out_offset, out_length, status, error_type, error_message,
+         served_model, usage, stop_reason, cost, baseline, price_version, cache_write_premium, cache_read_saving, latency_ms, time_ms)
+       SELECT job_id, chunk_id, line_no, state, out_file, out_offset, out_length, status, error_type, error_message,
+         served_model, usage, stop_reason, cost, baseline, price_version, cache_write_premium, cache_read_saving, latency_ms, time_ms
+       FROM batch_lines WHERE chunk_id IS NOT NULL AND canonical_line IS NULL AND state IN ('succeeded', 'failed', 'pending')`,
+      `UPDATE batch_chunks SET replanned = NOT EXISTS (
+         SELECT 1 FROM batch_lines l WHERE l.job_id = batch_chunks.job_id AND l.chunk_id = batch_chunks.chunk_id AND l.state = 'pending')
+       WHERE job_id IN (${EARLIER_JOBS})`,
+      // Rows already in the ledger are written again at most once more: the ledger ignores ids it has.
+      `UPDATE batch_chunks SET recorded_through = CASE WHEN EXISTS (
+           SELECT 1 FROM batch_lines l WHERE l.job_id = batch_chunks.job_id AND NOT l.recorded AND l.state IN ('succeeded', 'failed')
+             AND (l.chunk_id = batch_chunks.chunk_id
+               OR l.canonical_line IN (SELECT c.line_no FROM batch_lines c WHERE c.job_id = l.job_id AND c.chunk_id = batch_chunks.chunk_id)))
+         THEN 0 ELSE -1 END
+       WHERE job_id IN (${EARLIER_JOBS})`,
+      `UPDATE batch_jobs SET planned = EXISTS (SELECT 1 FROM batch_chunks c WHERE c.job_id = batch_jobs.job_id) WHERE job_id IN (${EARLIER_JOBS})`,
     ],
   },
 ];

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { migrate } from '../../ledger/duckdb/migrations.ts';
+import { BATCH_MIGRATIONS } from './batch-migrations.ts';
 import type { BatchStore, IngestedLine, JobRecord, LineOutcome, MergeLine, PlanOptions } from './batch-store.ts';
 import { openDuckDbBatchStore } from './duckdb-batch-store.ts';
 
@@ -203,4 +206,70 @@ test('cancelling: lines never sent, back for a retry, and duplicates without an 
       ],
     );
   });
+});
+
+test('a job stored by the first schema (line state in batch_lines) resumes: marks, assignments, results and watermarks carried over', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'costgate-batch-store-'));
+  const path = join(directory, 'batch.duckdb');
+  try {
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await migrate(connection, BATCH_MIGRATIONS.slice(0, 1));
+    await connection.run(
+      `INSERT INTO batch_jobs (job_id, created_at, provider, input_path, work_dir, state, options, defaults) VALUES ('old', 1, 'openai', 'in', 'work', 'running', $options, '{}')`,
+      { options: JSON.stringify(job('old').options) },
+    );
+    const insertLine = `INSERT INTO batch_lines (job_id, line_no, custom_id, model, endpoint, request_hash, request_offset, request_length, est_tokens, tags,
+      canonical_line, state, attempts, chunk_id, out_file, out_offset, out_length, status, cost, baseline, recorded)
+      VALUES ('old', $line, $id, 'A', '/v1/chat/completions', $hash, 0, 10, 3, '{}', $canonical, $state, $attempts, $chunk, $file, 0, 5, $status, $cost, $baseline, $recorded)`;
+    const rows: Array<[number, number | null, string, number, number | null, number | null, boolean]> = [
+      // line, canonical, state, attempts, chunk, cost, recorded
+      [1, null, 'succeeded', 1, 1, 10, true],
+      [2, null, 'pending', 1, 1, null, false],
+      [3, 1, 'succeeded', 0, null, 0, false],
+      [4, null, 'queued', 1, 2, null, false],
+      [5, null, 'invalid', 0, null, null, false],
+    ];
+    for (const [line, canonical, state, attempts, chunk, cost, recorded] of rows) {
+      await connection.run(insertLine, {
+        line,
+        id: `r${line}`,
+        hash: `h${line}`,
+        canonical,
+        state,
+        attempts,
+        chunk,
+        file: state === 'succeeded' ? 'results.jsonl' : null,
+        status: state === 'succeeded' ? 200 : null,
+        cost,
+        baseline: cost === null ? null : 20,
+        recorded,
+      });
+    }
+    for (const chunk of [1, 2]) {
+      await connection.run(`INSERT INTO batch_chunks (job_id, chunk_id, model, endpoint, lines, bytes, est_tokens, state, token) VALUES ('old', $chunk, 'A', '/v1/chat/completions', 2, 20, 6, $state, $token)`, {
+        chunk,
+        state: chunk === 1 ? 'collected' : 'submitted',
+        token: `t${chunk}`,
+      });
+    }
+    connection.closeSync();
+    instance.closeSync();
+
+    const store = await openDuckDbBatchStore({ path, hold: true });
+    try {
+      const summary = await store.summary('old');
+      assert.deepEqual(summary.lines, { pending: 1, queued: 1, succeeded: 2, failed: 0, invalid: 1, duplicate: 0, cancelled: 0 });
+      assert.deepEqual([summary.cost, summary.baseline], [10n, 40n]);
+      const chunks = await store.chunks('old');
+      assert.equal(chunks[0]?.recordedThrough, 0, 'the duplicate of line 1 is not in the ledger yet');
+      assert.deepEqual((await store.unrecorded('old', 1, 0, 10)).map((entry) => entry.lineNo), [1, 3]);
+      assert.equal(await store.planChunks('old', { ...plan, limits: { ...limits, minRequests: 1 } }), 1, 'the pending line is retried');
+      assert.deepEqual((await store.chunkLines('old', 3)).map((entry) => [entry.lineNo, entry.attempts]), [[2, 2]]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });
