@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/load-config.ts';
 import { isPostgresUrl, ledgerLocalDir, ledgerSpoolDir, openLedger } from '../ledger/open-ledger.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { createUsageRecorder, type UsageRecorder } from '../ledger/usage-recorder.ts';
+import { replayOrphanedSpools } from '../ledger/spool/orphaned-spools.ts';
 import { createDefaultPipeline } from '../pipeline/default-pipeline.ts';
 import { RecentCalls } from '../pipeline/router/recent-calls.ts';
 import { RedisRecentCalls } from '../pipeline/router/redis-recent-calls.ts';
@@ -66,14 +67,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const ledger = await openLedger(ledgerPath, { hold: true, onError: (error) => options.log?.(`ledger connection error: ${error.message}`) });
   // A Postgres URL has no folder: local files go to ledger.localDir (default ./.costgate).
   const dataDir = ledgerLocalDir(ledgerPath, config.ledger.localDir);
+  const spoolDir = config.ledger.spoolDir ?? ledgerSpoolDir(ledgerPath, config.ledger.localDir, { host: options.host ?? config.server.host, port: options.port ?? config.server.port });
   const recorder = await createUsageRecorder({
     ledger,
-    spoolDir: config.ledger.spoolDir ?? ledgerSpoolDir(ledgerPath, config.ledger.localDir, { host: options.host ?? config.server.host, port: options.port ?? config.server.port }),
+    spoolDir,
     flushIntervalMs: config.ledger.flushIntervalMs,
     // Large batches: a flush's fixed cost is shared by more calls under load.
     maxBatch: 5000,
     onError: (error: unknown) => options.log?.(`ledger flush failed, will retry: ${String(error)}`),
   });
+  // Replicas of a shared ledger spool side by side: store what replicas gone for good left behind.
+  const orphans = isPostgresUrl(ledgerPath) && config.ledger.spoolDir === undefined ? replayOrphanedSpools(spoolDir, ledger, (line) => options.log?.(line)).catch(() => 0) : undefined;
   const pricer = createPricer({ overrides: config.prices.overrides });
   const upstream = new UpstreamClient({ connectTimeoutMs: config.resilience.timeouts.connectMs });
   const analytics = startAnalyticsServices({
@@ -128,6 +132,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await redis?.close();
       await upstream.close();
       try {
+        await orphans;
         // Rejects when events could not reach the ledger (they stay spooled for the next start).
         await recorder.close();
       } finally {
