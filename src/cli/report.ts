@@ -10,7 +10,8 @@ export const REPORT_HELP = `costgate report [--by feature|customer|user|model|pr
                 [--feature F] [--customer C] [--provider P] [--model M]
                 [--format table|json|csv] [--ledger PATH] [--config FILE]
   Cost and tokens per group. T is an ISO date/time or a duration back from now (24h, 7d).
-  Unpriced calls (models without a known price) are counted apart, never as $0.`;
+  Unpriced calls (models without a known price) are counted apart, never as $0.
+  --ledger takes a DuckDB file or a postgres:// URL (read directly, e.g. ?schema=costgate).`;
 
 const FORMATS: readonly ReportFormat[] = ['table', 'json', 'csv'];
 

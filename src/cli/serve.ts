@@ -6,6 +6,7 @@ import { CliError, parseInteger } from './cli-error.ts';
 export const SERVE_HELP = `costgate serve [--port 4141] [--host 127.0.0.1] [--config costgate.yaml] [--ledger PATH] [--redis redis://HOST:6379]
   Starts the gateway. Point an SDK's base URL at it:
     OpenAI     http://HOST:PORT/v1      Anthropic  http://HOST:PORT      Bedrock  endpoint http://HOST:PORT
+  --ledger: a DuckDB file, or postgres://USER@HOST:5432/DB?schema=NAME for one ledger shared by replicas.
   --redis: replicas share caches and planner evidence through this Redis (overrides redis.url).`;
 
 /** Runs until SIGINT/SIGTERM, then drains in-flight calls and flushes the ledger. */
