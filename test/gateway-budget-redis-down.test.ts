@@ -73,3 +73,27 @@ test('Redis down: fail-closed refuses budgeted calls with 429, fail-open lets th
     client.disconnect();
   }
 });
+
+test('a streamed call settles at its real cost once the stream has ended', async () => {
+  const { id, secret } = await closed.createKey({ name: 'streamer', dailyBudgetUsd: '5' });
+  const client = new OpenAI({ apiKey: secret, baseURL: `${closed.url}/v1`, maxRetries: 0 });
+  const { data: stream, response } = await client.chat.completions
+    .create({ model: 'gpt-4o-mini', max_tokens: 80, stream: true, messages: [{ role: 'user', content: 'stream please' }] })
+    .withResponse();
+  let chunks = 0;
+  for await (const _chunk of stream) chunks += 1;
+  assert.ok(chunks > 1);
+  const requestId = response.headers.get('x-costgate-request-id') ?? '';
+  await closed.gateway.recorder.flush();
+  const [row] = await closed.gateway.ledger.get([requestId]);
+  assert.ok(row?.cost && row.cost > 0n);
+  const redis = new Redis(redisServer.url);
+  try {
+    const counter = await redis.get(`${prefix}budget:{${id}}:spent:${dayPeriod(Date.now()).period}`);
+    assert.equal(Number(counter), Number((row.cost + 999n) / 1000n));
+    // Nothing left held: the reservation was replaced by the cost.
+    assert.equal(Number(await redis.get(`${prefix}budget:{${id}}:reserved`)), 0);
+  } finally {
+    redis.disconnect();
+  }
+});
