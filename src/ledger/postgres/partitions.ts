@@ -19,9 +19,15 @@ export function partitionName(day: number): string {
  * meeting a new day at the same moment do not both try (CREATE TABLE IF NOT EXISTS alone can
  * still fail on the race).
  */
-export function createPartitionKeeper(schema: string): (client: pg.ClientBase, times: Iterable<number>) => Promise<void> {
+export interface PartitionKeeper {
+  ensure(client: pg.ClientBase, times: Iterable<number>): Promise<void>;
+  /** After an insert found no partition (one was dropped by hand, for retention): check again next time. */
+  forget(): void;
+}
+
+export function createPartitionKeeper(schema: string): PartitionKeeper {
   const known = new Set<number>();
-  return async (client, times) => {
+  const ensure = async (client: pg.ClientBase, times: Iterable<number>): Promise<void> => {
     const missing = new Set<number>();
     for (const time of times) {
       const day = dayStart(time);
@@ -44,4 +50,5 @@ export function createPartitionKeeper(schema: string): (client: pg.ClientBase, t
       known.add(day);
     }
   };
+  return { ensure, forget: () => known.clear() };
 }

@@ -53,7 +53,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     await pool.end().catch(() => undefined);
     throw error;
   }
-  const ensurePartitions = createPartitionKeeper(location.schema);
+  const partitions = createPartitionKeeper(location.schema);
 
   let closed = false;
   const running = new Set<Promise<unknown>>();
@@ -107,8 +107,14 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       checkStorableInPostgres(prepared);
       if (prepared.length === 0) return;
       await operation(async (client) => {
-        await ensurePartitions(client, prepared.map(({ event }) => event.time));
-        await insertEvents(client, prepared);
+        await partitions.ensure(client, prepared.map(({ event }) => event.time));
+        try {
+          await insertEvents(client, prepared);
+        } catch (error) {
+          // 23514: no partition for a row; the recorder's retry will create it again.
+          if ((error as { code?: unknown }).code === '23514') partitions.forget();
+          throw error;
+        }
       });
     },
 

@@ -71,6 +71,21 @@ describe('Postgres ledger storage', () => {
     }
   });
 
+  it('makes a day partition again after one was dropped by hand (retention), on the next try', async () => {
+    const schema = schemas.next();
+    const ledger = await openPostgresLedger({ url: schemas.url(schema) });
+    try {
+      await ledger.append([usageEvent({ time: T0 })]);
+      await admin.query(`DROP TABLE ${schema}.usage_events_20261204`);
+      const later = usageEvent({ time: T0 - 1000 });
+      await assert.rejects(ledger.append([later]), /no partition/);
+      await ledger.append([later]);
+      assert.equal(await ledger.count(), 1);
+    } finally {
+      await ledger.close();
+    }
+  });
+
   it('stores each request id once when two gateways append overlapping batches at the same time', async () => {
     const url = schemas.url(schemas.next());
     const [first, second] = await Promise.all([openPostgresLedger({ url }), openPostgresLedger({ url })]);
