@@ -87,9 +87,10 @@ function credentialOf(headers: ParsedCall['headers']): string | undefined {
  * key. The customer is scoped under the key too, because `x-costgate-customer` is declared by the
  * caller: naming another customer must not open that customer's entries to a different key.
  * Callers with no key at all (the gateway holds the provider keys) share the key-less partition.
+ * A virtual key is taken from the call's headers before this stage, so its id stands for it.
  */
 export function cacheTenant(attribution: Attribution, headers: ParsedCall['headers']): string {
-  const credential = credentialOf(headers);
+  const credential = credentialOf(headers) ?? (attribution.apiKeyId === undefined ? undefined : `virtual:${attribution.apiKeyId}`);
   const key = credential === undefined ? 'no-key' : `key:${createHash('sha256').update(credential).digest('hex').slice(0, 32)}`;
   return attribution.customer === undefined ? key : `${key}/customer:${attribution.customer}`;
 }
