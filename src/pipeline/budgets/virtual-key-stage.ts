@@ -153,7 +153,7 @@ export function createVirtualKeyStage(options: VirtualKeyStageOptions): Stage {
       if (key.customer !== undefined) context.attribution.customer = key.customer;
       if (key.team !== undefined) context.attribution.tags = { ...context.attribution.tags, team: key.team };
       if (!modelAllowed(key, context.call.model)) {
-        refuse(context, 'permission', `key ${key.id} may not call model ${context.call.model ?? '(none)'}`, undefined);
+        refuse(context, 'permission', `key ${key.id} may not call model ${context.call.model ?? '(none)'}`);
         return;
       }
       const use: KeyUse = { keyId: key.id };
