@@ -113,3 +113,42 @@ test('with Postgres unreachable the gateway keeps serving; every call is stored 
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('a gateway started while Postgres is unreachable serves, and sets the ledger up and stores the calls once it answers', { timeout: 120_000 }, async () => {
+  const emulator = await startEmulator({ port: 0 });
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+  const directory = mkdtempSync(join(tmpdir(), 'costgate-pg-outage-'));
+  const schema = schemas.next();
+  const viaProxy = new URL(TEST_POSTGRES_URL);
+  viaProxy.port = String(proxy.port);
+  const environment = { OPENAI_BASE_URL: `${emulator.url}/v1`, OPENAI_API_KEY: 'sk-gateway-key' };
+  const config = parseConfig({ ledger: { path: schemas.url(schema, viaProxy.toString()), localDir: directory, flushIntervalMs: 100 } }, environment, 'test');
+  const loaded: LoadedConfig = { config, upstreams: resolveUpstreams(config, environment), source: 'test' };
+  const direct = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await direct.connect();
+  await proxy.cut();
+  const logged: string[] = [];
+  const gateway = await startGateway({ loaded, port: 0, host: '127.0.0.1', log: (line) => logged.push(line) });
+  try {
+    assert.ok(logged.some((line) => /unreachable at start/.test(line)), logged.join('\n'));
+    const client = new OpenAI({ apiKey: 'sk-client', baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const requestIds: string[] = [];
+    for (let index = 0; index < 5; index += 1) {
+      const { response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `cold ${index}` }] }).withResponse();
+      requestIds.push(response.headers.get('x-costgate-request-id') ?? '');
+    }
+    await assert.rejects(gateway.recorder.flush());
+    const schemaBefore = await direct.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    assert.equal(schemaBefore.rowCount, 0, 'nothing reached Postgres yet');
+    await proxy.restore();
+    await until(() => gateway.recorder.pending() === 0);
+    const result = await direct.query<{ request_id: string; copies: string }>(`SELECT request_id, count(*) AS copies FROM ${schema}.usage_events GROUP BY request_id`);
+    assert.deepEqual(result.rows.map((row) => [row.request_id, Number(row.copies)]).sort(), requestIds.map((requestId) => [requestId, 1]).sort());
+  } finally {
+    await gateway.close().catch(() => undefined);
+    await direct.end();
+    await proxy.close();
+    await emulator.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+});

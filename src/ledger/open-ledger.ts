@@ -16,6 +16,8 @@ export interface OpenLedgerOptions {
   mustExist?: boolean;
   /** Postgres: told when a pooled connection breaks (server gone); the failing call rejects by itself. */
   onError?: (error: Error) => void;
+  /** Postgres, for the gateway: open even if the server is unreachable now (see PostgresLedgerOptions). */
+  startUnreachable?: boolean;
 }
 
 /**
@@ -24,7 +26,12 @@ export interface OpenLedgerOptions {
  */
 export function openLedger(location: string, options: OpenLedgerOptions = {}): Promise<Ledger> {
   if (isPostgresUrl(location)) {
-    return openPostgresLedger({ url: location, ...(options.mustExist ? { mustExist: true } : {}), ...(options.onError ? { onError: options.onError } : {}) });
+    return openPostgresLedger({
+      url: location,
+      ...(options.mustExist ? { mustExist: true } : {}),
+      ...(options.startUnreachable ? { startUnreachable: true } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
   return openDuckDbLedger({ path: location, ...(options.hold ? { hold: true } : {}), ...(options.mustExist ? { mustExist: true } : {}) });
 }

@@ -64,7 +64,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   // Whoever holds the admin key can mint virtual keys, so with keys on the admin API must be closed.
   if (config.keys.enabled && !process.env.COSTGATE_ADMIN_KEY) throw new ConfigError('keys.enabled needs COSTGATE_ADMIN_KEY set (the admin API creates and revokes keys)');
   const ledgerPath = options.ledgerPath ?? config.ledger.path;
-  const ledger = await openLedger(ledgerPath, { hold: true, onError: (error) => options.log?.(`ledger connection error: ${error.message}`) });
+  // A replica (re)started while a shared Postgres ledger is down still serves; events wait in its spool.
+  const ledger = await openLedger(ledgerPath, { hold: true, startUnreachable: true, onError: (error) => options.log?.(`ledger: ${error.message}`) });
   // A Postgres URL has no folder: local files go to ledger.localDir (default ./.costgate).
   const dataDir = ledgerLocalDir(ledgerPath, config.ledger.localDir);
   const spoolDir = config.ledger.spoolDir ?? ledgerSpoolDir(ledgerPath, config.ledger.localDir, { host: options.host ?? config.server.host, port: options.port ?? config.server.port });

@@ -14,7 +14,7 @@ import { POSTGRES_ANALYTICS_SQL } from './analytics-sql.ts';
 import { createPool, parsePostgresUrl, positional, redact, type NamedQuery, type PoolOptions } from './connection.ts';
 import { checkStorableInPostgres, eventSelectList, insertEvents, microsecondsToTimestamp } from './event-rows.ts';
 import { exportThroughDuckDb } from './export-rows.ts';
-import { LATEST_POSTGRES_SCHEMA_VERSION, migratePostgres, postgresSchemaState } from './migrations.ts';
+import { LATEST_POSTGRES_SCHEMA_VERSION, migratePostgres, POSTGRES_MIGRATIONS, postgresSchemaState } from './migrations.ts';
 import { insertOutcomes, outcomesSql } from './outcome-rows.ts';
 import { outputStatisticsSql } from './output-statistics-sql.ts';
 import { createPartitionKeeper } from './partitions.ts';
@@ -27,6 +27,12 @@ export interface PostgresLedgerOptions extends PoolOptions {
   mustExist?: boolean;
   /** Told about errors of idle pooled connections (the server went away); queries reject on their own. */
   onError?: (error: Error) => void;
+  /**
+   * The gateway: if the server cannot be reached at open, open anyway and set the schema up on the
+   * first operation that reaches it (operations fail until then, so the recorder keeps its spool).
+   * Other errors (authentication, a newer schema) still fail the open.
+   */
+  startUnreachable?: boolean;
 }
 
 const EXPORT_PAGE = 5000;
@@ -39,19 +45,44 @@ const EXPORT_PAGE = 5000;
 export async function openPostgresLedger(options: PostgresLedgerOptions): Promise<Ledger> {
   const location = parsePostgresUrl(options.url);
   const pool = createPool(location, options, options.onError);
-  try {
-    await withClient(pool, async (client) => {
+
+  /** Checks the schema and brings it to the latest version (see migrations.ts). */
+  const setUp = (): Promise<void> =>
+    withClient(pool, async (client) => {
       const { missing, newest } = await postgresSchemaState(client, location.schema);
       // A schema from a newer costgate goes on to migratePostgres, which refuses it with a clear message.
       if (missing.length === 0 && newest <= LATEST_POSTGRES_SCHEMA_VERSION) return;
-      if (options.mustExist && missing.length === LATEST_POSTGRES_SCHEMA_VERSION) {
+      if (options.mustExist && missing.length === POSTGRES_MIGRATIONS.length) {
         throw new LedgerNotFoundError(`no ledger in schema ${location.schema} at ${redact(options.url)}: start the gateway with this --ledger first`);
       }
       await migratePostgres(client, location.schema);
     });
+
+  let ready = false;
+  let settingUp: Promise<void> | undefined;
+  /** Set up once; while the server cannot be reached, every operation tries again (and fails like one). */
+  function whenReady(): Promise<void> {
+    if (ready) return Promise.resolve();
+    settingUp ??= setUp().then(
+      () => {
+        ready = true;
+      },
+      (error: unknown) => {
+        settingUp = undefined;
+        throw error;
+      },
+    );
+    return settingUp;
+  }
+
+  try {
+    await whenReady();
   } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
+    if (!(options.startUnreachable && isConnectionError(error))) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    options.onError?.(new Error(`ledger ${location.label} is unreachable at start (${(error as Error).message}); events wait in the spool until it answers`, { cause: error }));
   }
   const partitions = createPartitionKeeper(location.schema);
 
@@ -60,7 +91,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
 
   function operation<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new Error('ledger is closed'));
-    const result = withClient(pool, work);
+    const result = whenReady().then(() => withClient(pool, work));
     running.add(result);
     const forget = (): void => void running.delete(result);
     result.then(forget, forget);
