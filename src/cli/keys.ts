@@ -10,11 +10,12 @@ import { adminHeaders, holdingGateway } from './ledger-reader.ts';
 
 export const KEYS_HELP = `costgate keys create --name NAME [--team T] [--customer C] [--models m1,m2,prefix*]
     [--rpm N] [--tpm N] [--daily-usd D] [--monthly-usd D] [--gateway URL] [--config FILE] [--format text|json]
-costgate keys list [--gateway URL] [--config FILE] [--format text|json]
+costgate keys list [--gateway URL] [--config FILE] [--ledger PATH|URL] [--format text|json]
 costgate keys revoke ID [--gateway URL] [--config FILE]
   Virtual keys (config keys.enabled). Talks to the running gateway's admin API (--gateway, or the
   gateway holding the configured ledger; COSTGATE_ADMIN_KEY is sent), else writes the configured key
-  store (keys.json beside the ledger, or keys.postgresUrl) directly. The secret is printed once.`;
+  store directly: keys.postgresUrl, else the Postgres ledger's own database, else keys.json in the
+  ledger's local folder. --ledger picks the ledger as elsewhere. The secret is printed once.`;
 
 type PublicKey = Omit<StoredKey, 'hash'>;
 
@@ -103,6 +104,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
       'monthly-usd': { type: 'string' },
       gateway: { type: 'string' },
       config: { type: 'string' },
+      ledger: { type: 'string' },
       format: { type: 'string', default: 'text' },
     },
   });
@@ -110,8 +112,9 @@ export async function keysCommand(argv: string[]): Promise<void> {
   if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new CliError(`usage:\n${KEYS_HELP}`);
   const json = values.format === 'json';
   const loaded = loadConfig(values.config);
-  const url = values.gateway ?? holdingGateway(loaded.config.ledger.path);
-  const client = url ? remoteClient(url.replace(/\/$/, '')) : storeClient(openKeyStore(loaded.config.keys, loaded.config.ledger.path));
+  const ledger = values.ledger ?? loaded.config.ledger.path;
+  const url = values.gateway ?? holdingGateway(ledger);
+  const client = url ? remoteClient(url.replace(/\/$/, '')) : storeClient(openKeyStore(loaded.config.keys, ledger, loaded.config.ledger.localDir));
   try {
     if (action === 'create') {
       if (!values.name) throw new CliError('keys create needs --name');

@@ -121,7 +121,7 @@ test('while the store cannot be read, a key already seen keeps working; an unsee
 // Before the suites' Postgres tests create the schema, make it; drop it at the end.
 const setup = new pg.Client({ connectionString: POSTGRES_URL });
 await setup.connect();
-await setup.query(`CREATE SCHEMA "${schema}"`);
+await setup.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
 after(async () => {
   await setup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await setup.end();

@@ -13,13 +13,15 @@ interface KeyRow {
 export class PostgresKeyStore implements KeyStore {
   private readonly pool: pg.Pool;
   private readonly table: string;
+  private readonly schemaName: string;
   private ready: Promise<void> | undefined;
 
   constructor(options: { url: string; schema?: string }) {
     this.pool = new pg.Pool({ connectionString: options.url, max: 4 });
     // The pool reports idle-client errors (a server restart) here; queries report their own.
     this.pool.on('error', () => {});
-    this.table = `"${options.schema ?? 'public'}"."${TABLE}"`;
+    this.schemaName = options.schema ?? 'public';
+    this.table = `"${this.schemaName}"."${TABLE}"`;
   }
 
   private schema(): Promise<void> {
@@ -28,6 +30,8 @@ export class PostgresKeyStore implements KeyStore {
       const client = await this.pool.connect();
       try {
         await client.query('SELECT pg_advisory_lock(hashtext($1))', [this.table]);
+        // The ledger's schema may not exist yet when keys are the first thing a replica touches.
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schemaName}"`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${this.table} (
             id text PRIMARY KEY,
