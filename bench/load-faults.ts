@@ -99,7 +99,8 @@ function gatewayConfig(): string {
   const config = {
     ledger: { path: `${POSTGRES_URL}?schema=${schema}`, localDir: join(directory, 'local'), flushIntervalMs: 1000 },
     redis: { url: 'redis://127.0.0.1:6379', keyPrefix: redisPrefix },
-    keys: { enabled: true, postgresUrl: POSTGRES_URL, postgresSchema: schema },
+    // Keys live in the ledger's own database and schema (the shared-mode default).
+    keys: { enabled: true },
     budgets: { failMode: settings.failMode },
     resilience: { fallbacks: { default: { 'claude-sonnet-4-5': [{ provider: 'bedrock', model: BEDROCK_SONNET }] } } },
   };
