@@ -143,7 +143,7 @@ test('retry-after longer than maxRetryAfterMs is not waited for: the 429 goes ba
 
 test('timeouts: no response headers in time is a 504 (retried), a stalled stream is cut (not retried)', async () => {
   const timed = await startStack({
-    resilience: { retries: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, timeouts: { firstByteMs: 150, idleMs: 40 }, circuitBreaker: { enabled: false } },
+    resilience: { retries: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, timeouts: { firstByteMs: 1000, idleMs: 40 }, circuitBreaker: { enabled: false } },
   });
   try {
     const client = new OpenAI({ apiKey: 'sk-client', baseURL: `${timed.url}/v1`, maxRetries: 0 });
@@ -160,7 +160,8 @@ test('timeouts: no response headers in time is a 504 (retried), a stalled stream
     const [row] = await ledgerRows(timed, [requestId]);
     assert.equal(row?.errorType, 'upstream_first_byte_timeout');
 
-    // 100 ms between chunks against a 40 ms idle deadline.
+    // 100 ms between chunks against a 40 ms idle deadline; the first-byte deadline leaves room for a
+    // loaded machine, where a stream's headers late by 150 ms would be retried and counted twice.
     const streamBefore = timed.emulator.requests;
     const response = await fetch(`${timed.url}/v1/chat/completions`, {
       method: 'POST',
