@@ -273,3 +273,37 @@ test('a job stored by the first schema (line state in batch_lines) resumes: mark
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('a first planning pass cut short after some chunks is planned again whole, each line in one chunk', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'costgate-batch-store-'));
+  const path = join(directory, 'batch.duckdb');
+  try {
+    let store = await openDuckDbBatchStore({ path, hold: true });
+    await store.createJob(job('j5'));
+    await store.appendLines('j5', [1, 2, 3, 4, 5, 6].map((lineNo) => line(lineNo, `r${lineNo}`, 'A', `h${lineNo}`)));
+    await store.finishIngest('j5');
+    assert.equal(await store.planChunks('j5', plan), 3);
+    await store.close();
+    // The state a kill between the first and second chunk's transactions leaves.
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run(`UPDATE batch_jobs SET planned = false WHERE job_id = 'j5'`);
+    await connection.run(`DELETE FROM batch_assignments WHERE job_id = 'j5' AND chunk_id > 1`);
+    await connection.run(`DELETE FROM batch_chunks WHERE job_id = 'j5' AND chunk_id > 1`);
+    connection.closeSync();
+    instance.closeSync();
+
+    store = await openDuckDbBatchStore({ path, hold: true });
+    try {
+      assert.equal(await store.planChunks('j5', plan), 3);
+      const assigned: number[] = [];
+      for (const chunk of await store.chunks('j5')) assigned.push(...(await store.chunkLines('j5', chunk.chunkId)).map((entry) => entry.lineNo));
+      assert.deepEqual(assigned, [1, 2, 3, 4, 5, 6]);
+      assert.equal((await store.summary('j5')).lines.queued, 6);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
