@@ -114,7 +114,9 @@ export const DUPLICATE_WINDOW_MS = 3_600_000;
  * per-connection temporary table and an anti-join copies in only request ids not stored yet: a
  * request id already stored is left untouched, which is what makes replaying the spool harmless.
  * The anti-join reads only stored rows within the batch's time range (plus DUPLICATE_WINDOW_MS),
- * which DuckDB's per-block min/max on `time` prunes to the recent blocks; a primary key would
+ * which DuckDB's per-block min/max on `time` prunes to the recent blocks, and keeps only those whose
+ * id is in the batch, so the set it builds is the batch's size, not the window's (a batch job's
+ * million rows all fall in one hour: building the window's ids cost ~250 MB); a primary key would
  * instead maintain an index over every request id ever stored on each insert. Appends are
  * serialized (one writer per file), so the check and the insert cannot race.
  */
@@ -145,6 +147,7 @@ export async function insertEvents(connection: DuckDBConnection, rows: readonly 
      WHERE request_id NOT IN (
        SELECT request_id FROM usage_events
        WHERE time >= make_timestamp(${from}::BIGINT) AND time <= make_timestamp(${to}::BIGINT)
+         AND request_id IN (SELECT request_id FROM usage_events_incoming)
      );
      DROP TABLE usage_events_incoming`,
   );
