@@ -35,3 +35,17 @@ export class WrappingSink implements ResponseSink {
     this.inner.abort();
   }
 }
+
+/** Adds headers (served model, route, attempt count) to whatever the wrapped call starts. */
+export class HeaderAddingSink extends WrappingSink {
+  constructor(
+    inner: ResponseSink,
+    private readonly extra: HeaderMap,
+  ) {
+    super(inner);
+  }
+
+  override start(status: number, headers: HeaderMap): void {
+    this.inner.start(status, { ...headers, ...this.extra });
+  }
+}

@@ -2,9 +2,9 @@ import type { AlternateConfig, ResilienceConfig } from '../../config/resilience-
 import { GatewayError } from '../../core/errors.ts';
 import type { ProviderId } from '../../core/provider-id.ts';
 import type { ProviderAdapter } from '../../providers/provider.ts';
-import type { CallContext, HeaderMap, ResponseSink } from '../context.ts';
+import type { CallContext, HeaderMap } from '../context.ts';
 import type { Next, Stage } from '../stage.ts';
-import { WrappingSink } from '../wrapping-sink.ts';
+import { HeaderAddingSink } from '../wrapping-sink.ts';
 import { alternateCall, type AlternateCall } from './alternate-call.ts';
 import { pause, retryWait } from './backoff.ts';
 import { CircuitBreakers, type CircuitBreaker } from './circuit-breaker.ts';
@@ -50,20 +50,6 @@ function judge(attempt: CallContext): Verdict {
     return { kind: 'retryable', headers: attempt.result?.headers ?? {}, upstreamFailure: status === 0 || status >= 500 };
   }
   return { kind: 'refused' };
-}
-
-/** Adds the attempt count (and the alternate, on a fallback) to a streamed response's headers. */
-class AttemptHeadersSink extends WrappingSink {
-  constructor(
-    inner: ResponseSink,
-    private readonly extra: HeaderMap,
-  ) {
-    super(inner);
-  }
-
-  override start(status: number, headers: HeaderMap): void {
-    this.inner.start(status, { ...headers, ...this.extra });
-  }
 }
 
 interface Target {
@@ -123,7 +109,7 @@ export function createResilienceStage(options: ResilienceStageOptions): Stage {
       adapter: target.adapter,
       call: target.prepared.call,
       bodyChanged: target.prepared.bodyChanged,
-      sink: new AttemptHeadersSink(sink, extra),
+      sink: new HeaderAddingSink(sink, extra),
       result: undefined,
       facts: undefined,
       firstByteAt: undefined,

@@ -1,7 +1,6 @@
 import type { ResponseFacts, ParsedCall } from '../../providers/provider.ts';
 import type { Next } from '../stage.ts';
 import type { BufferedResult, CallContext, HeaderMap, ResponseSink } from '../context.ts';
-import { WrappingSink } from '../wrapping-sink.ts';
 
 /**
  * One upstream attempt of a routed call: the rest of the pipeline runs on a child context aimed at
@@ -40,20 +39,6 @@ export class BufferingSink implements ResponseSink {
 
   body(): Buffer {
     return Buffer.concat(this.chunks);
-  }
-}
-
-/** Adds headers (the served model, the route) to whatever the final attempt starts. */
-export class HeaderAddingSink extends WrappingSink {
-  constructor(
-    inner: ResponseSink,
-    private readonly extra: HeaderMap,
-  ) {
-    super(inner);
-  }
-
-  override start(status: number, headers: HeaderMap): void {
-    this.inner.start(status, { ...headers, ...this.extra });
   }
 }
 
