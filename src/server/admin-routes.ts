@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { OutcomeQuery } from '../core/outcome.ts';
 import { GROUP_BY_VALUES, type GroupBy, type Ledger, type ReportQuery } from '../ledger/ledger.ts';
 import { usageEventFromJson } from '../ledger/spool/usage-event-json.ts';
 import type { OutputStatisticsQuery } from '../ledger/output-statistics.ts';
+import { adminAuthorized, adminRefusal } from './admin-auth.ts';
 import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
 import { KEYS_ROUTE, type createKeyAdminRoutes } from './key-admin-routes.ts';
 
@@ -14,14 +14,6 @@ function send(response: GatewayResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   response.end(text);
-}
-
-function authorized(request: GatewayRequest, adminKey: string | undefined): boolean {
-  if (!adminKey) return true;
-  const header = request.headers.authorization;
-  const given = Buffer.from(typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(adminKey);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function number(value: string | null): number | undefined {
@@ -98,8 +90,8 @@ export function outcomeQueryFromSearch(search: URLSearchParams): OutcomeQuery {
  */
 export function createAdminRoutes(ledger: Ledger, adminKey: string | undefined, keys?: KeyAdminRoutes) {
   return async function handleAdmin(request: GatewayRequest, response: GatewayResponse, url: URL): Promise<void> {
-    if (!authorized(request, adminKey)) {
-      send(response, 401, { error: { message: 'admin key required', type: 'authentication_error' } });
+    if (!adminAuthorized(request, adminKey)) {
+      send(response, 401, { error: { message: adminRefusal(adminKey), type: 'authentication_error' } });
       return;
     }
     const route = url.pathname.slice(ADMIN_PREFIX.length);

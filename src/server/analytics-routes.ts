@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import type { ExportFormat, SavingsBy, SeriesDimension } from '../ledger/analyti
 import { analyticsParameters, groupBy, toJson } from '../ledger/analytics-codec.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Pricer } from '../pricing/pricer.ts';
+import { adminAuthorized, adminRefusal } from './admin-auth.ts';
 import type { GatewayRequest, GatewayResponse } from './dual-protocol-server.ts';
 
 export const ANALYTICS_PREFIX = '/costgate/admin/analytics/';
@@ -32,14 +32,6 @@ function send(response: GatewayResponse, status: number, body: string, type = 'a
 
 function fail(response: GatewayResponse, status: number, message: string, type: string): void {
   send(response, status, toJson({ error: { message, type } }));
-}
-
-function authorized(request: GatewayRequest, adminKey: string | undefined): boolean {
-  if (!adminKey) return true;
-  const header = request.headers.authorization;
-  const given = Buffer.from(typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(adminKey);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -176,8 +168,8 @@ export function createAnalyticsRoutes(options: AnalyticsRoutesOptions) {
     }
     const isMetrics = pathname === '/metrics' && options.metrics !== undefined;
     if (!isMetrics && !pathname.startsWith(ANALYTICS_PREFIX)) return false;
-    if (!authorized(request, options.adminKey)) {
-      fail(response, 401, 'admin key required', 'authentication_error');
+    if (!adminAuthorized(request, options.adminKey)) {
+      fail(response, 401, adminRefusal(options.adminKey), 'authentication_error');
       return true;
     }
     if (isMetrics) {
