@@ -1,5 +1,8 @@
 import type { CircuitBreakerConfig } from '../../config/resilience-config.ts';
 
+/** The window is counted in this many slices; its edge is exact to one slice (1.5 s of a 30 s window). */
+const SLICES_PER_WINDOW = 20;
+
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export type Admission = { allowed: true; probe: boolean } | { allowed: false; retryInMs: number };
@@ -13,8 +16,14 @@ export class CircuitBreaker {
   #state: BreakerState = 'closed';
   #openedAt = 0;
   #probeInFlight = false;
-  /** Outcome times in the window, oldest first: [epoch ms, failed]. */
-  #outcomes: Array<[number, boolean]> = [];
+  /**
+   * Outcomes in the window, counted per time slice (oldest first) with running totals: recording
+   * stays O(1) and the memory fixed at thousands of calls a second, where keeping each outcome
+   * made every call walk the whole window. The window's edge moves a slice at a time.
+   */
+  #slices: Array<{ start: number; calls: number; failures: number }> = [];
+  #calls = 0;
+  #failures = 0;
 
   constructor(
     private readonly config: Pick<CircuitBreakerConfig, 'failureThreshold' | 'failureRate' | 'windowMs' | 'cooldownMs'>,
@@ -50,11 +59,33 @@ export class CircuitBreaker {
     }
     // A call admitted before the breaker opened may end after; it does not change an open breaker.
     if (this.#state !== 'closed') return;
-    this.#outcomes.push([now, failed]);
-    const start = now - this.config.windowMs;
-    while (this.#outcomes.length > 0 && (this.#outcomes[0]?.[0] ?? now) < start) this.#outcomes.shift();
-    const failures = this.#outcomes.reduce((count, [, wasFailure]) => count + (wasFailure ? 1 : 0), 0);
-    if (failures >= this.config.failureThreshold && failures / this.#outcomes.length >= this.config.failureRate) this.#open(now);
+    this.#count(now, failed);
+    if (this.#failures >= this.config.failureThreshold && this.#failures / this.#calls >= this.config.failureRate) this.#open(now);
+  }
+
+  #count(now: number, failed: boolean): void {
+    const sliceMs = Math.max(1, Math.floor(this.config.windowMs / SLICES_PER_WINDOW));
+    const windowStart = now - this.config.windowMs;
+    // A slice leaves once all of it is older than the window.
+    while (this.#slices.length > 0 && (this.#slices[0]?.start ?? now) + sliceMs <= windowStart) {
+      const expired = this.#slices.shift();
+      if (expired) {
+        this.#calls -= expired.calls;
+        this.#failures -= expired.failures;
+      }
+    }
+    const sliceStart = now - (now % sliceMs);
+    let current = this.#slices[this.#slices.length - 1];
+    if (!current || current.start !== sliceStart) {
+      current = { start: sliceStart, calls: 0, failures: 0 };
+      this.#slices.push(current);
+    }
+    current.calls += 1;
+    this.#calls += 1;
+    if (failed) {
+      current.failures += 1;
+      this.#failures += 1;
+    }
   }
 
   /** A probe that ended without an outcome (the client went away) lets the next call probe. */
@@ -65,12 +96,18 @@ export class CircuitBreaker {
   #open(now: number): void {
     this.#state = 'open';
     this.#openedAt = now;
-    this.#outcomes = [];
+    this.#forget();
   }
 
   #close(): void {
     this.#state = 'closed';
-    this.#outcomes = [];
+    this.#forget();
+  }
+
+  #forget(): void {
+    this.#slices = [];
+    this.#calls = 0;
+    this.#failures = 0;
   }
 }
 
