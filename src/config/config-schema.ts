@@ -75,8 +75,6 @@ export const configSchema = z.strictObject({
   analytics: analyticsConfigSchema.default(ANALYTICS_CONFIG_DEFAULTS),
   /** Batch jobs and deferred requests (README "Batch jobs"). */
   batch: batchConfigSchema,
-  /** Retries, circuit breakers, timeouts and fallbacks for upstream calls (README "Resilience"). Retries and breakers on by default. */
-  resilience: resilienceConfigSchema,
   /** State shared by several gateway replicas (README "Several replicas"). Off unless `url` is set. */
   redis: redisConfigSchema.default(REDIS_DEFAULTS),
   /** Gateway-issued virtual keys with models, rate limits and budgets (README "Virtual keys and budgets"). Off by default. */
@@ -84,6 +82,8 @@ export const configSchema = z.strictObject({
   budgets: budgetsConfigSchema.default(BUDGETS_DEFAULTS),
   /** What is kept of a call's content: nothing by default; opt-in redacted bodies (README "Data handling"). */
   data: dataConfigSchema.default(DATA_DEFAULTS),
+  /** Retries, circuit breakers, timeouts and fallbacks for upstream calls (README "Resilience"). Retries and breakers on by default. */
+  resilience: resilienceConfigSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;
