@@ -14,6 +14,9 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 let files = 0;
 describeLedgerConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
 describeLedgerConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
+describeLedgerConformance('DuckDB, opened per operation with a 64MB write budget (batch jobs)', () =>
+  openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), writeMemoryLimit: '64MB' }),
+);
 describeLedgerAnalyticsConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));
 describeLedgerAnalyticsConformance('DuckDB, held open (the gateway)', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`), hold: true }));
 describeOutputStatisticsConformance('DuckDB, opened per operation', () => openDuckDbLedger({ path: join(folder, `ledger-${++files}.duckdb`) }));

@@ -32,6 +32,11 @@ export interface DuckDbLedgerOptions {
    * processes cannot open the file meanwhile and must read through the holder's admin API.
    */
   hold?: boolean;
+  /**
+   * DuckDB's buffer budget (memory_limit) for each append or outcome write when the file is not
+   * held; schema migrations keep the default 256MB. See openBatchLedger for why a caller lowers it.
+   */
+  writeMemoryLimit?: string;
 }
 
 
@@ -48,13 +53,14 @@ export async function openDuckDbLedger(options: DuckDbLedgerOptions = {}): Promi
   }
   await ensureSchema(path, open);
   const held = options.hold ? await holdDatabase(path, open) : undefined;
+  const writes: OpenOptions = options.writeMemoryLimit === undefined ? open : { ...open, writeMemoryLimit: options.writeMemoryLimit };
 
   let closed = false;
   const running = new Set<Promise<unknown>>();
 
   function operation<T>(mode: AccessMode, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new Error('ledger is closed'));
-    const result = held ? held.run(work) : withDatabase(path, mode, open, work);
+    const result = held ? held.run(work) : withDatabase(path, mode, writes, work);
     running.add(result);
     const forget = (): void => void running.delete(result);
     result.then(forget, forget);

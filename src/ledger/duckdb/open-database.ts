@@ -21,6 +21,8 @@ export class LedgerLockedError extends Error {
 export interface OpenOptions {
   /** How long to keep retrying while another process holds a conflicting lock. */
   lockTimeoutMs: number;
+  /** DuckDB's buffer budget for a write open (memory_limit); WRITE_SETTINGS' 256MB when absent. */
+  writeMemoryLimit?: string;
 }
 
 const FIRST_RETRY_DELAY_MS = 5;
@@ -63,7 +65,8 @@ export function withDatabase<T>(
     // A write is an append of at most a few thousand rows: a bounded buffer pool and two threads keep
     // a batch job's or spool replay's process small (DuckDB's default is 80% of RAM, every core).
     // Reads keep the defaults: a report over a large ledger may need the memory.
-    const instance = await openWithRetry(absolutePath, mode, options.lockTimeoutMs, mode === 'write' ? WRITE_SETTINGS : {});
+    const writeSettings = options.writeMemoryLimit === undefined ? WRITE_SETTINGS : { ...WRITE_SETTINGS, memory_limit: options.writeMemoryLimit };
+    const instance = await openWithRetry(absolutePath, mode, options.lockTimeoutMs, mode === 'write' ? writeSettings : {});
     try {
       const connection = await instance.connect();
       try {
