@@ -22,6 +22,7 @@ export function jobOptions(config: BatchConfig, provider: ProviderId, overrides:
     pollIntervalMs: config.pollIntervalMs,
     maxPollIntervalMs: config.maxPollIntervalMs,
     limits: config.limits[provider],
+    belowMinimum: config.bedrock?.belowMinimum ?? 'on-demand',
     ...overrides,
   };
 }
@@ -56,6 +57,8 @@ export async function createBatchApi(provider: ProviderId, loaded: LoadedConfig)
         endpoint: bedrock.endpoint,
         s3Endpoint: bedrock.s3Endpoint,
         timeoutHours: bedrock.timeoutHours,
+        runtimeEndpoint: upstreams.bedrock.endpoint,
+        runtimeRegion: upstreams.bedrock.region,
       });
     }
   }

@@ -8,6 +8,7 @@ import { collectChunk } from './collect.ts';
 import { failpoint } from './failpoint.ts';
 import { ingest } from './ingest.ts';
 import { mergeOutput } from './merge.ts';
+import { runOnDemandChunk } from './on-demand.ts';
 import { type BatchLedger, recordLedger } from './record-ledger.ts';
 import type { BatchStore, ChunkRecord, JobDefaults, JobOptions, JobRecord, JobSummary } from './store/batch-store.ts';
 
@@ -88,6 +89,7 @@ function planOptions(job: JobRecord, api: BatchApi) {
     lineOverhead: api.inputLine(`${job.jobId}c000000-0000000`, '/v1/chat/completions', '').length,
     maxRetries: job.options.maxRetries,
     token: (chunkId: number) => `${job.jobId}c${chunkId}`,
+    belowMinimum: api.invoke && job.options.belowMinimum !== 'fail' ? ('on-demand' as const) : ('fail' as const),
   };
 }
 
@@ -128,6 +130,14 @@ export async function runJob(runtime: BatchRuntime, jobId: string, until: 'done'
     let progressed = false;
     for (const chunk of chunks) {
       try {
+        if (chunk.onDemand) {
+          if (chunk.state !== 'collected') {
+            await runOnDemandChunk(store, api, pricer, ledger, job, chunk);
+            chunk.state = 'collected';
+            progressed = true;
+          }
+          continue;
+        }
         if (BEFORE_PROVIDER.has(chunk.state)) {
           if (job.cancelRequested && chunk.state !== 'creating') {
             // Never reached the provider: its lines are cancelled without a call.

@@ -55,6 +55,8 @@ export const batchConfigSchema = z
         /** S3 endpoint, path-style (default: the SDK's, or AWS_ENDPOINT_URL_S3). */
         s3Endpoint: z.url().optional(),
         timeoutHours: z.number().int().min(24).max(168).default(24),
+        /** A model group with fewer lines than limits.bedrock.minRequests: sent on demand (InvokeModel, on-demand price), or failed. */
+        belowMinimum: z.enum(['on-demand', 'fail']).default('on-demand'),
       })
       .optional(),
     /** Deferred requests through the gateway (`x-costgate-defer: 24h`): gathered per provider and model, sent as batches. */

@@ -80,6 +80,12 @@ export interface BatchApi {
   errorLine(customId: string, errorType: string, message: string): Record<string, unknown>;
   /** Where the id sits in this provider's result lines ('custom_id' or 'recordId'). */
   readonly idField: string;
+  /**
+   * Sends one line's request on demand (outside any batch) and gives its answer as a batch result
+   * line, for requests too few to batch (Bedrock's minimum records per job). Providers without a
+   * minimum leave it out. Not idempotent: the caller records its intent first and never repeats it.
+   */
+  invoke?(customId: string, model: string, endpoint: string, bodyJson: string): Promise<BatchResult>;
 }
 
 /** Server errors, rate limits, timeouts and conflicts are worth another try; other 4xx are not. */

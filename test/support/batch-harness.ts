@@ -33,10 +33,13 @@ export function emulatorEnvironment(url: string): Record<string, string> {
   };
 }
 
-export function batchTestConfig(url: string, directory: string, minRecords = 2): Record<string, unknown> {
+export function batchTestConfig(url: string, directory: string, minRecords = 2, concurrency?: number): Record<string, unknown> {
   return {
     ledger: { path: join(directory, 'ledger.duckdb') },
+    // On-demand calls (groups under Bedrock's minimum) go to the emulator's runtime endpoint.
+    providers: { bedrock: { endpoint: url } },
     batch: {
+      ...(concurrency === undefined ? {} : { concurrency }),
       pollIntervalMs: 20,
       maxPollIntervalMs: 100,
       limits: { openai: { maxRequests: 4 }, anthropic: { maxRequests: 4 }, bedrock: { maxRequests: 4, minRequests: minRecords } },
@@ -45,9 +48,9 @@ export function batchTestConfig(url: string, directory: string, minRecords = 2):
   };
 }
 
-export function createBatchHarness(url: string, minRecords = 2, existing?: string): BatchHarness {
+export function createBatchHarness(url: string, minRecords = 2, existing?: string, concurrency?: number): BatchHarness {
   const directory = existing ?? mkdtempSync(join(tmpdir(), 'costgate-batch-'));
-  const config = parseConfig(batchTestConfig(url, directory, minRecords), emulatorEnvironment(url), 'test');
+  const config = parseConfig(batchTestConfig(url, directory, minRecords, concurrency), emulatorEnvironment(url), 'test');
   const loaded: LoadedConfig = { config, upstreams: resolveUpstreams(config, emulatorEnvironment(url)), source: 'test' };
   const ledgerPath = config.ledger.path;
   return {

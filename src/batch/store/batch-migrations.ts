@@ -189,4 +189,24 @@ export const BATCH_MIGRATIONS: readonly Migration[] = [
       `UPDATE batch_jobs SET planned = EXISTS (SELECT 1 FROM batch_chunks c WHERE c.job_id = batch_jobs.job_id) WHERE job_id IN (${EARLIER_JOBS})`,
     ],
   },
+  {
+    version: 5,
+    name: 'on-demand chunks',
+    // A group below the provider's batch minimum, sent one request at a time.
+    statements: ['ALTER TABLE batch_chunks ADD COLUMN IF NOT EXISTS on_demand BOOLEAN DEFAULT false'],
+  },
+  {
+    version: 6,
+    name: 'on-demand send marks',
+    // One row per line of an on-demand chunk, committed before its request is sent: a line marked
+    // here without a result was perhaps answered and billed, so it is never sent again.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS batch_sending (
+        job_id VARCHAR NOT NULL,
+        chunk_id INTEGER NOT NULL,
+        line_no BIGINT NOT NULL,
+        sent_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];

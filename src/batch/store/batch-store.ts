@@ -25,7 +25,14 @@ export interface JobOptions {
   pollIntervalMs: number;
   maxPollIntervalMs: number;
   limits: ChunkLimits;
+  /**
+   * A model group under `limits.minRequests` (Bedrock): sent one request at a time at the on-demand
+   * price, or failed. Absent in jobs created before the choice existed: on-demand.
+   */
+  belowMinimum?: BelowMinimum;
 }
+
+export type BelowMinimum = 'on-demand' | 'fail';
 
 export interface JobDefaults {
   feature?: string;
@@ -82,9 +89,11 @@ export interface ChunkRecord {
   failed: number;
   /** The last line of this chunk (by line number) whose ledger row is written; -1 once all are. */
   recordedThrough: number;
+  /** A group too small for a provider batch: its lines are sent one by one, on demand (on-demand.ts). */
+  onDemand: boolean;
 }
 
-export type ChunkPatch = Partial<Omit<ChunkRecord, 'jobId' | 'chunkId' | 'model' | 'endpoint' | 'lines' | 'bytes' | 'estTokens' | 'token' | 'recordedThrough'>>;
+export type ChunkPatch = Partial<Omit<ChunkRecord, 'jobId' | 'chunkId' | 'model' | 'endpoint' | 'lines' | 'bytes' | 'estTokens' | 'token' | 'recordedThrough' | 'onDemand'>>;
 
 /** One input line as ingested. */
 export interface IngestedLine {
@@ -199,6 +208,8 @@ export interface PlanOptions {
   lineOverhead: number;
   maxRetries: number;
   token: (chunkId: number) => string;
+  /** What becomes of a group under `limits.minRequests`: an on-demand chunk, or failed lines (the default). */
+  belowMinimum?: BelowMinimum;
 }
 
 export interface BatchStore {
@@ -233,6 +244,12 @@ export interface BatchStore {
    */
   unrecorded(jobId: string, chunkId: number, afterLine: number, limit: number): Promise<UnrecordedLine[]>;
   markRecorded(jobId: string, chunkId: number, throughLine: number): Promise<void>;
+  /**
+   * On-demand chunks: `markSending` commits that a line is about to be sent (before the call), and
+   * `sendingProgress` tells which of a chunk's lines were marked and which have a result.
+   */
+  markSending(jobId: string, chunkId: number, lineNo: number): Promise<void>;
+  sendingProgress(jobId: string, chunkId: number): Promise<{ marked: Set<number>; answered: Set<number> }>;
   summary(jobId: string): Promise<JobSummary>;
   /** Every line in input order, in pages. */
   mergeLines(jobId: string, onPage: (lines: MergeLine[]) => Promise<void>): Promise<void>;

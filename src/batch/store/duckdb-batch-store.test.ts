@@ -307,3 +307,23 @@ test('a first planning pass cut short after some chunks is planned again whole, 
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('below the minimum with belowMinimum on-demand: the small group becomes an on-demand chunk; send marks and results are told apart', async () => {
+  await withStore(async (store) => {
+    await store.createJob(job('od'));
+    await store.appendLines('od', [line(1, 'a', 'big', 'h1'), line(2, 'b', 'big', 'h2'), line(3, 'c', 'small', 'h3')]);
+    await store.finishIngest('od');
+    assert.equal(await store.planChunks('od', { ...plan, belowMinimum: 'on-demand' }), 2);
+    const chunks = await store.chunks('od');
+    assert.deepEqual(chunks.map((chunk) => [chunk.model, chunk.lines, chunk.onDemand]), [['big', 2, false], ['small', 1, true]]);
+    const small = chunks[1]?.chunkId ?? 0;
+    assert.deepEqual(await store.sendingProgress('od', small), { marked: new Set(), answered: new Set() });
+    await store.markSending('od', small, 3);
+    assert.deepEqual(await store.sendingProgress('od', small), { marked: new Set([3]), answered: new Set() }, 'marked, no result: interrupted');
+    await store.appendResults('od', small, [succeeded(3, 0)]);
+    assert.deepEqual(await store.sendingProgress('od', small), { marked: new Set([3]), answered: new Set([3]) });
+    await store.finishResults('od', small, missing(-1));
+    assert.equal((await store.summary('od')).lines.succeeded, 1);
+    assert.equal((await merged(store, 'od')).find((entry) => entry.lineNo === 3)?.state, 'succeeded');
+  });
+});

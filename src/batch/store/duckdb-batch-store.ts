@@ -107,6 +107,7 @@ function readChunk(row: Record<string, unknown>): ChunkRecord {
     succeeded: num(row['succeeded']),
     failed: num(row['failed']),
     recordedThrough: num(row['recorded_through']),
+    onDemand: row['on_demand'] === true,
   };
 }
 
@@ -209,7 +210,7 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
     resetLines: (jobId) =>
       work((connection) =>
         transaction(connection, async () => {
-          for (const table of ['batch_lines', 'batch_chunks', 'batch_marks', 'batch_assignments', 'batch_results']) {
+          for (const table of ['batch_lines', 'batch_chunks', 'batch_marks', 'batch_assignments', 'batch_results', 'batch_sending']) {
             await connection.run(`DELETE FROM ${table} WHERE job_id = $job`, { job: jobId });
           }
           await connection.run('UPDATE batch_jobs SET planned = false WHERE job_id = $job', { job: jobId });
@@ -282,6 +283,19 @@ export async function openDuckDbBatchStore(options: DuckDbBatchStoreOptions): Pr
     markRecorded: (jobId, chunkId, throughLine) =>
       work(async (connection) => {
         await connection.run('UPDATE batch_chunks SET recorded_through = $through WHERE job_id = $job AND chunk_id = $chunk', { job: jobId, chunk: chunkId, through: throughLine });
+      }),
+
+    markSending: (jobId, chunkId, lineNo) =>
+      work(async (connection) => {
+        await connection.run('INSERT INTO batch_sending (job_id, chunk_id, line_no, sent_at) VALUES ($job, $chunk, $line, $at)', { job: jobId, chunk: chunkId, line: lineNo, at: Date.now() });
+      }),
+
+    sendingProgress: (jobId, chunkId) =>
+      work(async (connection) => {
+        const where = { job: jobId, chunk: chunkId };
+        const marked = await rows(connection, 'SELECT line_no FROM batch_sending WHERE job_id = $job AND chunk_id = $chunk', where);
+        const answered = await rows(connection, 'SELECT line_no FROM batch_results WHERE job_id = $job AND chunk_id = $chunk', where);
+        return { marked: new Set(marked.map((row) => Number(row['line_no']))), answered: new Set(answered.map((row) => Number(row['line_no']))) };
       }),
 
     summary: (jobId) => work((connection) => summarySql(connection, jobId)),

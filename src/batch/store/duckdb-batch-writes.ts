@@ -24,6 +24,7 @@ interface PlanLines {
 
 interface PlannedChunk {
   chunkId: number;
+  onDemand: boolean;
   model: string;
   endpoint: string;
   lines: number;
@@ -73,8 +74,8 @@ async function readPlanLines(connection: DuckDBConnection, sql: string, values: 
 /**
  * Cuts lines (sorted by group, then line number) into chunks that respect the provider's count and
  * byte limits and the token cap, balanced so that every chunk of a group is about the same size
- * (which keeps Bedrock chunks above its minimum whenever the group is). Returns the chunks and the
- * groups too small to batch.
+ * (which keeps Bedrock chunks above its minimum whenever the group is). A group under the minimum
+ * becomes on-demand chunks when `belowMinimum` is 'on-demand'; otherwise it is returned as too small to batch.
  */
 function cutChunks(lines: PlanLines, options: PlanOptions, firstChunkId: number): { chunks: PlannedChunk[]; chunkOf: Int32Array; small: Array<{ key: string; lines: number }> } {
   const { limits, lineOverhead, wrapperBytes, maxTokens } = options;
@@ -86,15 +87,18 @@ function cutChunks(lines: PlanLines, options: PlanOptions, firstChunkId: number)
     total.bytes += (lines.bytes[index] ?? 0) + lineOverhead + 1;
     total.tokens += lines.tokens[index] ?? 0;
   }
+  const onDemand = options.belowMinimum === 'on-demand';
   const targets = totals.map((total) =>
     total.lines < limits.minRequests
-      ? 0
+      ? onDemand
+        ? total.lines
+        : 0
       : Math.ceil(
           total.lines /
             Math.max(Math.ceil(total.lines / limits.maxRequests), Math.ceil(total.bytes / Math.max(1, limits.maxBytes - wrapperBytes)), Math.ceil(total.tokens / Math.max(1, maxTokens)), 1),
         ),
   );
-  const small = lines.groups.flatMap((key, index) => ((targets[index] ?? 0) === 0 && (totals[index]?.lines ?? 0) > 0 ? [{ key, lines: totals[index]?.lines ?? 0 }] : []));
+  const small = lines.groups.flatMap((key, index) => (!onDemand && (targets[index] ?? 0) === 0 && (totals[index]?.lines ?? 0) > 0 ? [{ key, lines: totals[index]?.lines ?? 0 }] : []));
   const chunkOf = new Int32Array(lines.count);
   const chunks: PlannedChunk[] = [];
   let current: (PlannedChunk & { group: number }) | undefined;
@@ -111,7 +115,8 @@ function cutChunks(lines: PlanLines, options: PlanOptions, firstChunkId: number)
     if (current === undefined || full) {
       chunkId += 1;
       const [model = '', endpoint = ''] = (lines.groups[group] ?? '').split('\u0000');
-      current = { chunkId, model, endpoint, lines: 0, bytes: 0, tokens: 0, first: index, group };
+      const below = (totals[group]?.lines ?? 0) < limits.minRequests;
+      current = { chunkId, onDemand: below, model, endpoint, lines: 0, bytes: 0, tokens: 0, first: index, group };
       chunks.push(current);
     }
     current.lines += 1;
@@ -124,9 +129,9 @@ function cutChunks(lines: PlanLines, options: PlanOptions, firstChunkId: number)
 
 async function insertChunk(connection: DuckDBConnection, jobId: string, chunk: PlannedChunk, options: PlanOptions, lines: PlanLines, chunkOf: Int32Array): Promise<void> {
   await connection.run(
-    `INSERT INTO batch_chunks (job_id, chunk_id, model, endpoint, lines, bytes, est_tokens, state, token)
-     VALUES ($job, $chunk, $model, $endpoint, $lines, $bytes, $tokens, 'planned', $token)`,
-    { job: jobId, chunk: chunk.chunkId, model: chunk.model, endpoint: chunk.endpoint, lines: chunk.lines, bytes: chunk.bytes + options.wrapperBytes, tokens: chunk.tokens, token: options.token(chunk.chunkId) },
+    `INSERT INTO batch_chunks (job_id, chunk_id, model, endpoint, lines, bytes, est_tokens, state, token, on_demand)
+     VALUES ($job, $chunk, $model, $endpoint, $lines, $bytes, $tokens, 'planned', $token, $onDemand)`,
+    { job: jobId, chunk: chunk.chunkId, onDemand: chunk.onDemand, model: chunk.model, endpoint: chunk.endpoint, lines: chunk.lines, bytes: chunk.bytes + options.wrapperBytes, tokens: chunk.tokens, token: options.token(chunk.chunkId) },
   );
   const appender = await connection.createAppender('batch_assignments');
   try {

@@ -12,7 +12,7 @@ import { type BatchApi, type BatchResult, type BatchStatus, readJsonLines, retry
 import { objectField, stringField } from '../forward-headers.ts';
 import { convertAnthropicUsage } from '../anthropic/convert-anthropic-usage.ts';
 import { convertBedrockConverseUsage } from './convert-bedrock-usage.ts';
-import type { AwsCredentials } from './sign-request.ts';
+import { createBedrockSigner, signRequest, type AwsCredentials } from './sign-request.ts';
 
 /**
  * Bedrock batch inference: the chunk is put in S3 (`<prefix><token>/input.jsonl`, a deterministic
@@ -33,6 +33,9 @@ export interface BedrockBatchApiOptions {
   /** S3 endpoint; default from the SDK (or AWS_ENDPOINT_URL_S3). Path-style addressing when set. */
   s3Endpoint?: string | undefined;
   timeoutHours?: number | undefined;
+  /** Runtime endpoint and its region for on-demand calls (InvokeModel), as the gateway's adapter uses them. */
+  runtimeEndpoint?: string | undefined;
+  runtimeRegion?: string | undefined;
 }
 
 const OUTCOMES: Record<string, BatchStatus['outcome']> = {
@@ -54,6 +57,10 @@ export function createBedrockBatchApi(options: BedrockBatchApiOptions): BatchApi
   const s3 = new S3Client({ ...common, ...(options.s3Endpoint ? { endpoint: options.s3Endpoint, forcePathStyle: true } : {}) });
   const prefix = options.prefix === '' || options.prefix.endsWith('/') ? options.prefix : `${options.prefix}/`;
   const modelOf = new Map<string, string>();
+  const runtimeRegion = options.runtimeRegion ?? options.region;
+  const runtime = options.runtimeEndpoint ?? `https://bedrock-runtime.${runtimeRegion}.amazonaws.com`;
+  // Signed as the gateway signs its Bedrock calls (without credentials, sent unsigned as it does).
+  const signer = options.credentials ? createBedrockSigner(runtimeRegion, options.credentials) : undefined;
 
   function result(line: Record<string, unknown>, converse: boolean): BatchResult {
     const customId = String(line['recordId'] ?? '');
@@ -177,5 +184,27 @@ export function createBedrockBatchApi(options: BedrockBatchApiOptions): BatchApi
     },
 
     errorLine: (customId, errorType, message) => ({ recordId: customId, error: { errorCode: errorType, errorMessage: message } }),
+
+    // The answer becomes the record a batch job would have written for the line, so collection,
+    // pricing and the merged output treat both alike.
+    async invoke(customId, model, endpoint, bodyJson) {
+      const converse = endpoint === 'converse';
+      const url = new URL(`${runtime}/model/${encodeURIComponent(model)}/${converse ? 'converse' : 'invoke'}`);
+      const body = Buffer.from(bodyJson);
+      let headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+      if (signer) headers = await signRequest(signer, url, 'POST', headers, body);
+      const response = await fetch(url, { method: 'POST', headers, body });
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const output = objectField(parsed);
+      if (response.ok && output) return result({ recordId: customId, modelOutput: output }, converse);
+      const message = stringField(output?.['message']) ?? stringField(output?.['Message']) ?? text.slice(0, 500);
+      return result({ recordId: customId, error: { errorCode: response.status, errorMessage: message } }, converse);
+    },
   };
 }
