@@ -123,6 +123,22 @@ export async function countStored(schema: string, ids: readonly string[]): Promi
   }
 }
 
+/** Priced rows of one virtual key so far, and their cost in picodollars. */
+export async function keySpend(schema: string, keyId: string): Promise<{ rows: number; spend: bigint }> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const result = await client.query<{ rows: string; spend: string | null }>(
+      `SELECT count(*)::text AS rows, sum(cost_picousd)::text AS spend FROM ${schema}.usage_events WHERE api_key_id = $1 AND cost_picousd IS NOT NULL`,
+      [keyId],
+    );
+    const row = result.rows[0];
+    return { rows: Number(row?.rows ?? 0), spend: BigInt(row?.spend ?? '0') };
+  } finally {
+    await client.end();
+  }
+}
+
 export interface LedgerCheck {
   rows: number;
   /** Successful calls (2xx, complete) whose response carried a request id. */

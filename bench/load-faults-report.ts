@@ -93,7 +93,7 @@ export function kindTable(records: readonly CallRecord[]): string {
 export function ledgerTable(check: LedgerCheck, spool: { files: number; bytes: number }): string {
   const rows: string[][] = [
     ['ledger rows (all statuses)', String(check.rows)],
-    ['successful calls with a request id', String(check.successes)],
+    ['successful calls with a request id (warm-up included)', String(check.successes)],
     ['  ... of them with no ledger row (lost)', String(check.missing)],
     ['request ids stored more than once', String(check.duplicated)],
     ['successful calls without x-costgate-request-id', String(check.successesWithoutId)],

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatUsd } from '../src/core/money.ts';
 import { parseUsd } from '../src/keys/key-request.ts';
-import { checkLedger, countStored, createSchema, deleteRedisPrefix, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
+import { checkLedger, countStored, createSchema, deleteRedisPrefix, keySpend, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
 import { emulatorProcess, freePort, gatewayProcess, type CliProcess } from './load-faults-processes.ts';
 import { budgetTable, budgetVerdict, causeTable, faultTable, kindTable, ledgerTable, windowTable, type FaultWindow } from './load-faults-report.ts';
 import { restoreServices, servicesUp, startPostgres, startRedis, stopPostgres, stopRedis } from './load-faults-services.ts';
@@ -25,7 +26,9 @@ import { Traffic, type KeyName } from './load-faults-traffic.ts';
  * in a finally block and on SIGINT.
  *
  * Knobs (environment): BENCH_DURATION_MS (90000), BENCH_CONCURRENCY (24), BENCH_UPSTREAM_LATENCY_MS (40),
- * BENCH_CAPPED_SHARE (0.2), BENCH_CAPPED_BUDGET_USD (0.14: sized to run out after the Redis restart, where counters are rebuilt from the ledger), BENCH_MAX_TOKENS (64), BENCH_REDIS_DOWN_MS (2000),
+ * BENCH_CAPPED_SHARE (0.2), BENCH_CAPPED_RUNS_OUT_AT_S (35: the capped key's budget is sized from
+ * a BENCH_WARMUP_MS (5000) warm-up to run out then, after the Redis restart where counters are rebuilt from the ledger),
+ * BENCH_CAPPED_BUDGET_USD (a fixed budget instead), BENCH_MAX_TOKENS (64), BENCH_REDIS_DOWN_MS (2000),
  * BENCH_429_RATE (0.5), BENCH_FAILURE_PAUSE_MS (100: a worker's pause after a refused or failed call),
  * BENCH_FAULTS (kill,redis,postgres,429,529), BENCH_FAIL_MODE (closed|open),
  * BENCH_KEEP=1 keeps the schema and Redis keys.
@@ -46,7 +49,9 @@ const settings = {
   concurrency: setting('BENCH_CONCURRENCY', 24),
   upstreamLatencyMs: setting('BENCH_UPSTREAM_LATENCY_MS', 40),
   cappedShare: setting('BENCH_CAPPED_SHARE', 0.2),
-  cappedBudgetUsd: process.env.BENCH_CAPPED_BUDGET_USD ?? '0.14',
+  cappedBudgetUsd: process.env.BENCH_CAPPED_BUDGET_USD,
+  cappedRunsOutAtS: setting('BENCH_CAPPED_RUNS_OUT_AT_S', 35),
+  warmupMs: setting('BENCH_WARMUP_MS', 5000),
   maxTokens: setting('BENCH_MAX_TOKENS', 64),
   redisDownMs: setting('BENCH_REDIS_DOWN_MS', 2000),
   rate429: setting('BENCH_429_RATE', 0.5),
@@ -222,16 +227,27 @@ async function main(): Promise<void> {
   // One after the other: the first runs the ledger migrations and creates the key table.
   const firstStartMs = [await gatewayA.start(), await gatewayB.start()];
 
-  const budget = parseUsd(settings.cappedBudgetUsd, 'BENCH_CAPPED_BUDGET_USD');
+  const replicas = [{ name: 'A', url: gatewayA.url }, { name: 'B', url: gatewayB.url }];
   const mainKey = await createKey(gatewayA.url, 'load-main', '1000');
-  const cappedKey = await createKey(gatewayA.url, 'load-capped', settings.cappedBudgetUsd);
+  // Warm-up on the main key: it also measures the call rate and the mean cost the capped budget is sized from.
+  const warmup = new Traffic({ replicas, secrets: { main: mainKey.secret, capped: mainKey.secret }, cappedShare: 0, concurrency: settings.concurrency, durationMs: settings.warmupMs, maxTokens: settings.maxTokens, failurePauseMs: settings.failurePauseMs });
+  await warmup.run(performance.now());
+  await warmup.close();
+  await sleep(2500); // two flush intervals, so the warm-up's rows are in the ledger
+  const warm = await keySpend(schema, mainKey.id);
+  const warmOk = warmup.records.filter((call) => call.outcome === 'ok').length;
+  const meanCost = warm.rows > 0 ? warm.spend / BigInt(warm.rows) : 0n;
+  const budget = settings.cappedBudgetUsd !== undefined
+    ? parseUsd(settings.cappedBudgetUsd, 'BENCH_CAPPED_BUDGET_USD')
+    : (meanCost * BigInt(Math.round((warmOk / (settings.warmupMs / 1000)) * settings.cappedShare * settings.cappedRunsOutAtS * 1000))) / 1000n;
+  const cappedKey = await createKey(gatewayA.url, 'load-capped', formatUsd(budget));
   const secrets: Record<KeyName, string> = { main: mainKey.secret, capped: cappedKey.secret };
 
   console.log(
     `bench:load — 2 replicas (Postgres ledger schema ${schema}, Redis prefix ${redisPrefix}, budgets fail ${settings.failMode}), emulator upstream ${settings.upstreamLatencyMs} ms, ` +
-      `${settings.concurrency} workers for ${settings.durationMs / 1000} s, OpenAI/Anthropic x JSON/stream round robin, ${Math.round(settings.cappedShare * 100)}% on a key with a $${settings.cappedBudgetUsd} budget, max_tokens ${settings.maxTokens}; replicas started (idle machine) in ${firstStartMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' and ')}`,
+      `${settings.concurrency} workers for ${settings.durationMs / 1000} s, OpenAI/Anthropic x JSON/stream round robin, ${Math.round(settings.cappedShare * 100)}% on a key with a $${formatUsd(budget)} budget (${settings.cappedBudgetUsd !== undefined ? 'BENCH_CAPPED_BUDGET_USD' : `sized from a ${settings.warmupMs / 1000} s warm-up, ${warmOk} calls at a mean $${formatUsd(meanCost)}, to run out near t=${settings.cappedRunsOutAtS} s`}), max_tokens ${settings.maxTokens}; replicas started (idle machine) in ${firstStartMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' and ')}`,
   );
-  const traffic = new Traffic({ replicas: [{ name: 'A', url: gatewayA.url }, { name: 'B', url: gatewayB.url }], secrets, cappedShare: settings.cappedShare, concurrency: settings.concurrency, durationMs: settings.durationMs, maxTokens: settings.maxTokens, failurePauseMs: settings.failurePauseMs });
+  const traffic = new Traffic({ replicas, secrets, cappedShare: settings.cappedShare, concurrency: settings.concurrency, durationMs: settings.durationMs, maxTokens: settings.maxTokens, failurePauseMs: settings.failurePauseMs });
   const windows: FaultWindow[] = [];
   const runStart = performance.now();
   try {
@@ -248,7 +264,7 @@ async function main(): Promise<void> {
   const exitCodes = [await gatewayA.stop(), await gatewayB.stop()];
   const stopMs = performance.now() - stopStart;
   const spool = spoolLeftovers(join(directory, 'local'));
-  const check = await checkLedger(schema, traffic.records, killedSpool);
+  const check = await checkLedger(schema, [...warmup.records, ...traffic.records], killedSpool);
   const facts = { keyId: cappedKey.id, budget, replicas: 2 };
   const verdict = budgetVerdict(check, facts);
   windows.sort((a, b) => a.from - b.from);
@@ -275,7 +291,7 @@ async function main(): Promise<void> {
   console.log(budgetTable(check, facts, verdict, mainKey.id, records));
   const lost = check.missing;
   console.log(
-    `\nSUMMARY sent ${records.length}, ok ${ok} (failover ${failover}), refused ${refused}, failed ${failed}; ledger rows for successes ${check.successes - lost}/${check.successes} ` +
+    `\nSUMMARY sent ${records.length}, ok ${ok} (failover ${failover}), refused ${refused}, failed ${failed}; ledger rows for successes ${check.successes - lost}/${check.successes} incl. ${warmOk} warm-up ` +
       `(lost ${lost}, duplicated ${check.duplicated}); overspend ${verdict.overspend} pUSD vs bound ${verdict.bound} pUSD (${verdict.withinBound ? 'within' : 'OVER'}); ` +
       `p50 ${p(0.5).toFixed(0)} ms, p99 ${p(0.99).toFixed(0)} ms` + (skippedFaults().length ? `; not exercised: ${skippedFaults().join(', ')}` : ''),
   );
