@@ -51,6 +51,21 @@ export async function deleteRedisPrefix(prefix: string): Promise<number> {
   return deleted;
 }
 
+/** The gateways' budget spend counters for one key in Redis (nanodollars, per period), summed as picodollars. */
+export async function redisSpendCounters(prefix: string, keyId: string): Promise<bigint | undefined> {
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    const names = await redis.keys(`${prefix}budget:{${keyId}}:spent:*`);
+    if (names.length === 0) return undefined;
+    let total = 0n;
+    for (const name of names) total += BigInt((await redis.get(name)) ?? '0') * 1000n;
+    return total;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Files with content left under the replicas' spool folders (events not yet in the ledger). */
 export function spoolLeftovers(localDir: string): { files: number; bytes: number } {
   let files = 0;

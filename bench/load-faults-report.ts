@@ -17,6 +17,8 @@ export interface BudgetFacts {
   keyId: string;
   budget: bigint;
   replicas: number;
+  /** What the Redis spend counter says at the end (picodollars), if it exists. */
+  counter: bigint | undefined;
 }
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -138,6 +140,7 @@ export function budgetTable(check: LedgerCheck, facts: BudgetFacts, verdict: Bud
       ['  overspend (spend - budget, 0 if under)', usd(verdict.overspend)],
       [`  bound: ${facts.replicas} replicas x largest call`, usd(verdict.bound)],
       ['  verdict', verdict.withinBound ? 'within bound' : 'OVER BOUND'],
+      ['  Redis spend counter at the end', facts.counter === undefined ? 'absent' : `${usd(facts.counter)} (ledger minus counter: ${usd(capped.spend - facts.counter)})`],
       ['  first refused for its budget at', firstRefusal === undefined ? 'never' : `t=${seconds(firstRefusal)} s`],
       [`main key ${mainKeyId}: settled spend`, `${usd(main.spend)} over ${main.rows} priced rows`],
     ],

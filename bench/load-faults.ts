@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatUsd } from '../src/core/money.ts';
 import { parseUsd } from '../src/keys/key-request.ts';
-import { checkLedger, countStored, createSchema, deleteRedisPrefix, keySpend, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
+import { checkLedger, countStored, createSchema, deleteRedisPrefix, keySpend, redisSpendCounters, dropSchema, POSTGRES_URL, spooledRequestIds, spoolLeftovers } from './load-faults-ledger.ts';
 import { emulatorProcess, freePort, gatewayProcess, type CliProcess } from './load-faults-processes.ts';
 import { budgetTable, budgetVerdict, causeTable, faultTable, kindTable, ledgerTable, windowTable, type FaultWindow } from './load-faults-report.ts';
 import { restoreServices, servicesUp, startPostgres, startRedis, stopPostgres, stopRedis } from './load-faults-services.ts';
@@ -14,7 +14,7 @@ import { Traffic, type KeyName } from './load-faults-traffic.ts';
  * the emulator upstream, sustained mixed traffic (OpenAI and Anthropic, JSON and streamed, two
  * virtual keys, one with a small budget) for BENCH_DURATION_MS, while faults are injected:
  *   t=10s  replica B killed with SIGKILL, started again at t=15s on the same port (replays its spool)
- *   t=25s  the machine's Redis shut down (nosave) and started again BENCH_REDIS_DOWN_MS later
+ *   t=25s  the machine's Redis restarted: shut down (nosave, its data lost) and started again
  *   t=40s  the machine's Postgres stopped for 15 s
  *   t=60s  a 10 s 429 storm (OpenAI and Anthropic, BENCH_429_RATE of calls)
  *   t=75s  a 10 s 529 storm on Anthropic (every call; Bedrock is the configured fallback)
@@ -28,7 +28,7 @@ import { Traffic, type KeyName } from './load-faults-traffic.ts';
  * Knobs (environment): BENCH_DURATION_MS (90000), BENCH_CONCURRENCY (24), BENCH_UPSTREAM_LATENCY_MS (40),
  * BENCH_CAPPED_SHARE (0.2), BENCH_CAPPED_RUNS_OUT_AT_S (35: the capped key's budget is sized from
  * a BENCH_WARMUP_MS (5000) warm-up to run out then, after the Redis restart where counters are rebuilt from the ledger),
- * BENCH_CAPPED_BUDGET_USD (a fixed budget instead), BENCH_MAX_TOKENS (64), BENCH_REDIS_DOWN_MS (2000),
+ * BENCH_CAPPED_BUDGET_USD (a fixed budget instead), BENCH_MAX_TOKENS (64), BENCH_REDIS_DOWN_MS (0: started again as soon as it has exited),
  * BENCH_429_RATE (0.5), BENCH_FAILURE_PAUSE_MS (100: a worker's pause after a refused or failed call),
  * BENCH_FAULTS (kill,redis,postgres,429,529), BENCH_FAIL_MODE (closed|open),
  * BENCH_KEEP=1 keeps the schema and Redis keys.
@@ -53,7 +53,7 @@ const settings = {
   cappedRunsOutAtS: setting('BENCH_CAPPED_RUNS_OUT_AT_S', 35),
   warmupMs: setting('BENCH_WARMUP_MS', 5000),
   maxTokens: setting('BENCH_MAX_TOKENS', 64),
-  redisDownMs: setting('BENCH_REDIS_DOWN_MS', 2000),
+  redisDownMs: setting('BENCH_REDIS_DOWN_MS', 0),
   rate429: setting('BENCH_429_RATE', 0.5),
   failurePauseMs: setting('BENCH_FAILURE_PAUSE_MS', 100),
   failMode: process.env.BENCH_FAIL_MODE === 'open' ? 'open' : 'closed',
@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   const stopMs = performance.now() - stopStart;
   const spool = spoolLeftovers(join(directory, 'local'));
   const check = await checkLedger(schema, [...warmup.records, ...traffic.records], killedSpool);
-  const facts = { keyId: cappedKey.id, budget, replicas: 2 };
+  const facts = { keyId: cappedKey.id, budget, replicas: 2, counter: await redisSpendCounters(redisPrefix, cappedKey.id) };
   const verdict = budgetVerdict(check, facts);
   windows.sort((a, b) => a.from - b.from);
 
