@@ -104,7 +104,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   // Virtual keys: stored durably (file or Postgres), read through a short cache; budgets reseed from this ledger.
   const keyStore = config.keys.enabled ? openKeyStore(config.keys, ledgerPath, config.ledger.localDir) : undefined;
   if (keyStore) closers.push(() => keyStore.close());
-  const virtualKeys = keyStore ? { lookup: new CachedKeyLookup(keyStore, config.keys.cacheSeconds * 1000), spendSource: ledgerSpendSource(ledger, () => recorder.flush()) } : undefined;
+  const virtualKeys = keyStore ? { lookup: new CachedKeyLookup(keyStore, config.keys.cacheSeconds * 1000), spendSource: ledgerSpendSource(ledger, () => recorder.flush()), rebuildGraceMs: 2 * config.ledger.flushIntervalMs + 500 } : undefined;
   const pipeline = createDefaultPipeline({ config, pricer, usage: analytics.usage(recorder), upstream, dataDir, adapters, closers, outcomes: ledger, recentCalls, ...(deferral ? { deferQueue: deferral.batcher } : {}), ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(redis ? { redis } : {}), ...(virtualKeys ? { virtualKeys } : {}) });
   const server = createGatewayServer({
     adapters,

@@ -71,3 +71,40 @@ test('after Redis loses everything, replicas reseed from the ledger once, not on
     await server.stop();
   }
 });
+
+test('after Redis loses everything, the rebuild waits for the spend other replicas had not yet written to the ledger', async () => {
+  const server = await startThrowawayRedis();
+  const prefix = uniquePrefix();
+  const replicas = [0, 1].map(() => connectTestRedis(prefix, server.url));
+  try {
+    for (const replica of replicas) assert.ok(await replica.whenReady(5_000));
+    const budget = checks(1000);
+    // What the ledger holds: 500 nanodollars until the other replica's spool flush lands, 800 after.
+    let flushed = false;
+    const ledgerSpend = async () => (flushed ? 800_000n : 500_000n);
+    const graceMs = 400;
+    const store = new RedisBudgetStore(replicas[0]!.client, prefix, 2_000);
+    const guarded = new BudgetKeeper(store, ledgerSpend, graceMs);
+    const otherReplica = new RedisBudgetStore(replicas[1]!.client, prefix, 2_000);
+    // The store is new to this Redis (as after a restart): the first replica to see a missing
+    // counter starts the grace, and the other replica's flush lands within it.
+    const flush = new Promise<void>((resolve) => setTimeout(() => ((flushed = true), resolve()), graceMs / 4));
+    const outcome = await guarded.reserve({ keyId: 'k', requestId: 'a', amount: 150, checks: budget, now: Date.now(), ttlMs: 60_000 });
+    await flush;
+    assert.equal(outcome.kind, 'reserved');
+    assert.equal(await store.spent('k', budget[0]!), 800);
+    // A counter missing for another reason (a new key) while Redis kept its data is rebuilt at once.
+    const later = Date.now() + 60_000;
+    assert.ok((await otherReplica.rebuildNotBefore(later, graceMs)) <= later, 'the grace started once, not again by the second replica');
+
+    // Without the grace the rebuild reads the ledger before the flush: the key would be 300 short.
+    flushed = false;
+    const unguarded = new BudgetKeeper(new RedisBudgetStore(replicas[1]!.client, `${prefix}unguarded:`, 2_000), ledgerSpend);
+    await unguarded.reserve({ keyId: 'k', requestId: 'b', amount: 150, checks: budget, now: Date.now(), ttlMs: 60_000 });
+    assert.equal(await unguarded.store.spent('k', budget[0]!), 500);
+    await deleteKeys(replicas[0]!, prefix);
+  } finally {
+    for (const replica of replicas) await replica.close();
+    await server.stop();
+  }
+});

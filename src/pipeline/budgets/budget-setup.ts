@@ -15,6 +15,8 @@ export interface VirtualKeyAccess {
   lookup: CachedKeyLookup;
   /** Settled spend per key from the ledger, to rebuild counters a restart (of Redis or the process) lost. */
   spendSource: SpendSource;
+  /** How long after a Redis restart replicas wait before rebuilding counters (see BudgetKeeper). */
+  rebuildGraceMs?: number;
 }
 
 export interface BudgetCounterRedis {
@@ -36,7 +38,7 @@ export function createBudgetStage(options: {
   const rates = redis ? new RedisRateLimiter(redis.client, redis.keyPrefix, redis.commandTimeoutMs) : new MemoryRateLimiter();
   return createVirtualKeyStage({
     keys: options.keys.lookup,
-    budgets: new BudgetKeeper(store, options.keys.spendSource),
+    budgets: new BudgetKeeper(store, options.keys.spendSource, redis ? (options.keys.rebuildGraceMs ?? 0) : 0),
     rates,
     pricer: options.pricer,
     config: options.config,

@@ -41,6 +41,14 @@ export interface BudgetStore {
   settle(request: SettleRequest): Promise<void>;
   /** Settled spend in a period, undefined when the counter is missing (for the admin API). */
   spent(keyId: string, check: BudgetCheck): Promise<Nanodollars | undefined>;
+  /**
+   * Before rebuilding lost counters: the time (epoch ms) before which they must not be rebuilt.
+   * When the store itself lost everything (a Redis restart), calls other replicas settled into the
+   * old counters may still sit in their spools, not yet in the ledger a rebuild reads; the first
+   * replica to notice starts a grace of `graceMs` shared by all. Otherwise (a new period, a new
+   * key), `now`: nothing to wait for.
+   */
+  rebuildNotBefore(now: number, graceMs: number): Promise<number>;
 }
 
 /**

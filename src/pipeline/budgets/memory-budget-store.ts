@@ -88,6 +88,11 @@ export class MemoryBudgetStore implements BudgetStore {
     }
   }
 
+  /** One process's counters are only lost with the process, whose own spool replays first. */
+  async rebuildNotBefore(now: number): Promise<number> {
+    return now;
+  }
+
   async spent(keyId: string, check: BudgetCheck): Promise<Nanodollars | undefined> {
     return this.counter(keyId, check, Date.now())?.spent;
   }

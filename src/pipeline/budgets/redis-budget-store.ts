@@ -59,6 +59,18 @@ end
 return 1
 `);
 
+// KEYS: 1 sentinel (present while Redis keeps its data), 2 rebuild-not-before. ARGV: 1 now, 2 grace ms.
+// A missing sentinel means Redis lost everything (or is new): start the grace, once for all replicas.
+const REBUILD_NOT_BEFORE = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('GET', KEYS[2]) or ARGV[1]
+end
+redis.call('SET', KEYS[1], ARGV[1])
+local after = string.format('%.0f', tonumber(ARGV[1]) + tonumber(ARGV[2]))
+redis.call('SET', KEYS[2], after, 'PX', math.max(1, tonumber(ARGV[2]) * 2))
+return after
+`);
+
 /**
  * Budgets shared by replicas through Redis. A counter Redis lost (restart) is reported missing
  * and seeded again from the ledger with SET NX, never added to, so any number of replicas can
@@ -106,6 +118,12 @@ export class RedisBudgetStore implements BudgetStore {
   async settle(request: SettleRequest): Promise<void> {
     const keys = [...this.reservationKeys(request.keyId), ...request.checks.map((check) => this.counterKey(request.keyId, check))];
     await SETTLE.run(this.redis, keys, [request.requestId, request.cost, request.now, SETTLED_MEMORY_MS], this.timeoutMs);
+  }
+
+  async rebuildNotBefore(now: number, graceMs: number): Promise<number> {
+    const keys = [`${this.prefix}budget:{restart}:sentinel`, `${this.prefix}budget:{restart}:not-before`];
+    const reply = await REBUILD_NOT_BEFORE.run(this.redis, keys, [now, graceMs], this.timeoutMs);
+    return Number(reply);
   }
 
   async spent(keyId: string, check: BudgetCheck): Promise<Nanodollars | undefined> {
