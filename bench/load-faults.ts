@@ -8,6 +8,7 @@ import { emulatorProcess, freePort, gatewayProcess, type CliProcess } from './lo
 import { budgetTable, budgetVerdict, causeTable, faultTable, kindTable, ledgerTable, windowTable, type FaultWindow } from './load-faults-report.ts';
 import { restoreServices, servicesUp, startPostgres, startRedis, stopPostgres, stopRedis } from './load-faults-services.ts';
 import { Traffic, type KeyName } from './load-faults-traffic.ts';
+import { setting as checkedSetting } from './env-setting.ts';
 
 /**
  * `npm run bench:load`: two gateway replicas sharing the machine's Redis and a Postgres ledger,
@@ -36,12 +37,7 @@ import { Traffic, type KeyName } from './load-faults-traffic.ts';
  * BENCH_KEEP=1 keeps the schema and Redis keys.
  */
 
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-}
+const setting = (name: string, fallback: number): number => checkedSetting(name, fallback, { allowZero: true });
 
 const FAULT_NAMES = ['kill', 'redis', 'postgres', '429', '529'] as const;
 type FaultName = (typeof FAULT_NAMES)[number];

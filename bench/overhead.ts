@@ -5,6 +5,7 @@ import { chatRequest } from './chat-request.ts';
 import { fetchOnce, LoadGenerator, type LoadRequest } from './load.ts';
 import { CELLS, TARGETS, cellName, emptyTally, printReport, type Cell, type TargetName, type Tally } from './overhead-report.ts';
 import { TargetProcess, type ProcessMeasurement } from './target-process.ts';
+import { setting } from './env-setting.ts';
 
 /**
  * `npm run bench:overhead`: what costgate adds on top of the upstream, next to the floor a bare
@@ -17,13 +18,6 @@ import { TargetProcess, type ProcessMeasurement } from './target-process.ts';
  * bench/summarize-cpu-profile.ts); BENCH_COSTGATE_USAGE=spool|off swaps the DuckDB ledger for a
  * counting one or drops usage events, to see what each part of the bookkeeping costs.
  */
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
 
 const settings = {
   rounds: setting('BENCH_ROUNDS', 5),

@@ -6,6 +6,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { formatUsd } from '../src/core/money.ts';
 import { startGateway } from '../src/server/start-gateway.ts';
 import { percentile } from './statistics.ts';
+import { setting } from './env-setting.ts';
 
 /**
  * `npm run bench:resilience`: Anthropic Messages traffic at a fixed concurrency while the emulator
@@ -18,13 +19,6 @@ import { percentile } from './statistics.ts';
  * Knobs (environment): BENCH_CONCURRENCY (16), BENCH_RUN_MS (6000), BENCH_STORM_MS (2000),
  * BENCH_STORM_STATUS (529; 429 and 500 also work), BENCH_UPSTREAM_LATENCY_MS (40).
  */
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
 
 const settings = {
   concurrency: setting('BENCH_CONCURRENCY', 16),

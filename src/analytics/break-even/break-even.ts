@@ -8,7 +8,8 @@
  * sized for the peak idles the rest of the day, which is why peaky traffic rarely pays for one.
  *
  * No current Claude MU price or per-MU throughput is public (AWS quotes them on request), so both
- * are inputs; the defaults are placeholders to be replaced with the quote.
+ * are inputs: pass the quote (`--mu-price-1m`, `--mu-price-6m`, `--mu-input-tpm`...); the defaults only
+ * show the shape of the answer.
  */
 
 export const HOURS_PER_MONTH = 730;
@@ -24,7 +25,7 @@ export interface ModelUnitTerms {
 }
 
 /**
- * Placeholders, documented in the README: the only published Claude MU prices are legacy Claude v2
+ * Defaults, documented in the README: the only published Claude MU prices are legacy Claude v2
  * figures (us-east-1: $63.00/h 1-month, $34.99/h 6-month); the throughput per MU is illustrative.
  */
 export const DEFAULT_MODEL_UNIT_TERMS: ModelUnitTerms = {
