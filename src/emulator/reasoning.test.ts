@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type RunningEmulator, startEmulator } from './index.ts';
+import { describe, test } from 'node:test';
+import { useEmulator } from './test-support.ts';
 
-let emulator: RunningEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(() => emulator.close());
-
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${emulator.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const { post } = useEmulator();
 
 const reasoningHeaders = { 'x-emulator-reasoning-tokens': '1000', 'x-emulator-reply-tokens': '50' };
 const question = [{ role: 'user', content: 'Is this spam?' }];

@@ -1,22 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type RunningEmulator, startEmulator } from './index.ts';
+import { describe, test } from 'node:test';
+import { useEmulator } from './test-support.ts';
 import { countTokens } from './tokens.ts';
 
-let emulator: RunningEmulator;
-before(async () => {
-  emulator = await startEmulator();
-});
-after(() => emulator.close());
-
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${emulator.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const { post } = useEmulator();
 
 /** Prose 120 tokens; the same answer as JSON 40. */
 const lengths = { 'x-emulator-reply-tokens': '120', 'x-emulator-structured-reply-tokens': '40' };
